@@ -1,0 +1,1 @@
+"""HTTP only: parse the request, call the library, shape the response."""

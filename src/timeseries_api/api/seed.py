@@ -1,0 +1,144 @@
+"""The seed's seven endpoints (plus ``/points/count``), with the shapes its clients rely on."""
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..auth import authenticate, request_token
+from ..context import app_context
+from ..domain import NewPoint, SeriesMeta
+from ..ingest.json_body import NewPointBody, NewSeriesBody, parse_object, validate
+from ..timeparse import format_us, now_us, parse_iso
+from .ids import parse_id
+from .openapi import body_schema, responses
+from .responses import JSON, json_list_stream, json_response, no_content
+
+router = APIRouter()
+
+
+async def _optional_object(request: Request) -> dict[str, Any] | None:
+    """A DELETE may carry the token in a JSON body (the seed's clients do) or not at all."""
+    body = await request.body()
+    return parse_object(body) if body.strip() else None
+
+
+@router.get("/series", summary="All series with their metadata", responses=responses(200))
+async def list_series(request: Request) -> Response:
+    """A JSON object keyed by series id; each value holds the series' metadata and point count."""
+    context = app_context(request)
+    listing = {}
+    for series in await context.storage.list_series():
+        listing[str(series.id)] = {
+            "id": series.id,
+            "desc": series.desc,
+            "device_desc": series.device_desc,
+            "device_id": series.device_id,
+            "timestamp": format_us(series.created_us),
+            "user": context.users.name_of(series.owner_id),
+            "count": series.count,
+        }
+    return json_response(request, listing)
+
+
+@router.api_route(
+    "/series/new",
+    methods=["PUT", "POST"],
+    status_code=201,
+    summary="Create a series",
+    openapi_extra=body_schema(NewSeriesBody),
+    responses=responses(201, 400, 401, 413),
+)
+async def new_series(request: Request) -> Response:
+    """Create a series owned by the token's user; answers its id as a bare JSON integer."""
+    context = app_context(request)
+    data = parse_object(await request.body())
+    user = authenticate(context.users, request_token(request, data))
+    body = validate(NewSeriesBody, data)
+    meta = SeriesMeta(desc=body.desc, device_desc=body.device_desc, device_id=body.device_id)
+    series_id = await context.storage.create_series(user.id, meta, now_us())
+    return Response(b"%d" % series_id, 201, media_type=JSON)
+
+
+@router.get(
+    "/series/{series_id}",
+    summary="The points of one series, in time order",
+    responses=responses(200, 400, 404),
+)
+async def get_series(
+    request: Request,
+    series_id: str,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
+    to: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
+) -> Response:
+    """Every point of the series, or those from ``from`` to ``to`` inclusive, streamed."""
+    context = app_context(request)
+    sid = parse_id(series_id, "series")
+    start = parse_iso(from_, "from") if from_ is not None else None
+    end = parse_iso(to, "to") if to is not None else None
+    await context.storage.get_series(sid)
+    return json_list_stream(request, context.storage.series_points_json(sid, start, end))
+
+
+@router.delete(
+    "/series/{series_id}",
+    status_code=204,
+    summary="Delete a series and all its points",
+    responses=responses(204, 400, 401, 403, 404),
+)
+async def delete_series(request: Request, series_id: str) -> Response:
+    """Delete a series the token's user owns, with all its points, atomically."""
+    context = app_context(request)
+    sid = parse_id(series_id, "series")
+    user = authenticate(context.users, request_token(request, await _optional_object(request)))
+    await context.storage.delete_series(user.id, sid)
+    return no_content()
+
+
+@router.api_route(
+    "/point/new",
+    methods=["PUT", "POST"],
+    status_code=201,
+    summary="Add a point to a series",
+    openapi_extra=body_schema(NewPointBody),
+    responses=responses(201, 400, 401, 403, 404, 413),
+)
+async def new_point(request: Request) -> Response:
+    """Add a point, timestamped by the server; answers its id as a bare JSON integer."""
+    context = app_context(request)
+    data = parse_object(await request.body())
+    user = authenticate(context.users, request_token(request, data))
+    body = validate(NewPointBody, data)
+    point = NewPoint(ts_us=now_us(), fields_json=orjson.dumps(body.fields))
+    ids = await context.storage.write_points(user.id, body.series_id, [point])
+    return Response(b"%d" % ids[0], 201, media_type=JSON)
+
+
+@router.get("/point/{point_id}", summary="One point", responses=responses(200, 400, 404))
+async def get_point(request: Request, point_id: str) -> Response:
+    """The point as ``{id, series_id, timestamp, fields}``."""
+    doc = await app_context(request).storage.get_point_json(parse_id(point_id, "point"))
+    return json_response(request, raw=doc.encode())
+
+
+@router.delete(
+    "/point/{point_id}",
+    status_code=204,
+    summary="Delete a point",
+    responses=responses(204, 400, 401, 403, 404),
+)
+async def delete_point(request: Request, point_id: str) -> Response:
+    """Delete one point of a series the token's user owns."""
+    context = app_context(request)
+    pid = parse_id(point_id, "point")
+    user = authenticate(context.users, request_token(request, await _optional_object(request)))
+    await context.storage.delete_point(user.id, pid)
+    return no_content()
+
+
+@router.get("/points/count", summary="Number of points in all series", responses=responses(200))
+async def count_points(request: Request) -> Response:
+    """The total number of points as a bare JSON integer."""
+    return json_response(request, await app_context(request).storage.count_points())

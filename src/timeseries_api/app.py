@@ -1,0 +1,51 @@
+"""``create_app(settings)`` builds the ASGI app; wiring only."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import __version__
+from .api import seed
+from .api.errors import install_error_handlers
+from .api.limits import BodySizeLimit
+from .config import Settings
+from .context import AppContext
+from .storage import Storage, open_storage
+from .users import UsersFile
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
+    """The timeseries-api application for ``settings`` (storage opens when the app starts)."""
+    storage = storage or open_storage(
+        settings.database, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    context = AppContext(settings=settings, storage=storage, users=UsersFile(settings.users))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await storage.open()
+        try:
+            yield
+        finally:
+            await storage.close()
+
+    app = FastAPI(
+        title="timeseries-api",
+        version=__version__,
+        description="A dead simple API to store time series collected by IoT devices.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    app.include_router(seed.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for uvicorn worker processes: settings come from ``TIMESERIES_*`` variables."""
+    return create_app(Settings())

@@ -1,0 +1,36 @@
+"""One Settings class: CLI flags > environment (``TIMESERIES_*``) > defaults."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_USERS_FILE = Path("/etc/timeseries-api/users.json")
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. Each field is also ``TIMESERIES_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="TIMESERIES_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for the LAN).")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
+    database: str = Field(
+        "sqlite:///timeseries.sqlite",
+        description="sqlite:///relative/path, sqlite:////absolute/path or postgresql://...",
+    )
+    users: Path = Field(DEFAULT_USERS_FILE, description="The users file (the seed's format).")
+    workers: int = Field(1, ge=1, le=64, description="Number of server processes.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        "full",
+        description=(
+            "full: a point is on disk before its 201, even across power loss. normal: safe "
+            "across process crashes, may lose the last commits on power loss."
+        ),
+    )
+    access_log: bool = Field(False, description="Log one line per request (tokens redacted).")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"

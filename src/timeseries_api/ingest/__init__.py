@@ -1,0 +1,1 @@
+"""Parsers of outside input (JSON bodies, line protocol) into domain objects."""

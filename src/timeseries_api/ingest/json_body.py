@@ -1,0 +1,131 @@
+"""The seed's JSON request bodies: parsing, validation and the limits that keep them sane."""
+
+import math
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import BadInput
+
+MAX_FIELDS_PER_POINT = 100
+MAX_FIELD_NAME_LENGTH = 64
+MAX_STRING_VALUE_LENGTH = 256
+MAX_TOKEN_LENGTH = 512
+MAX_ID = 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+BaseModelT = TypeVar("BaseModelT", bound=BaseModel)
+
+Token = Annotated[str | None, Field(None, max_length=MAX_TOKEN_LENGTH)]
+SeriesId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a request body as JSON, with a message that says what is wrong."""
+    if not body.strip():
+        raise BadInput("the request body is empty: send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadInput(f"the request body is not valid JSON: {exc}") from None
+
+
+def parse_object(body: bytes) -> dict[str, Any]:
+    """Decode a request body that must be a JSON object."""
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise BadInput(f"the request body must be a JSON object, not {_json_type(data)}")
+    return data
+
+
+def check_fields(fields: Any, where: str = "fields") -> dict[str, Any]:
+    """Validate a point's fields: a flat, non-empty object of numbers, booleans, short strings."""
+    if not isinstance(fields, dict):
+        raise BadInput(f'{where} must be a JSON object such as {{"temp_C": 21.5}}')
+    if not fields:
+        raise BadInput(f"{where} is empty: a point needs at least one field")
+    if len(fields) > MAX_FIELDS_PER_POINT:
+        raise BadInput(f"{where} has {len(fields)} fields; at most {MAX_FIELDS_PER_POINT} allowed")
+    for name, value in fields.items():
+        if not name or len(name) > MAX_FIELD_NAME_LENGTH:
+            raise BadInput(f"{where}: field names must be 1 to {MAX_FIELD_NAME_LENGTH} characters")
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise BadInput(f"{where}.{name}: integer out of the 64-bit range")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise BadInput(f"{where}.{name}: numbers must be finite")
+        elif isinstance(value, str):
+            if len(value) > MAX_STRING_VALUE_LENGTH:
+                raise BadInput(
+                    f"{where}.{name}: strings are limited to {MAX_STRING_VALUE_LENGTH} characters"
+                )
+        else:
+            raise BadInput(
+                f"{where}.{name}: a field value must be a number, a boolean or a short string, "
+                f"not {_json_type(value)}"
+            )
+    return fields
+
+
+class NewSeriesBody(BaseModel):
+    """``PUT /series/new``: the seed's required ``device_id`` and ``device_desc``."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    token: Token
+    desc: str = Field("", max_length=1000)
+    device_desc: str = Field(max_length=1000)
+    device_id: str = Field(max_length=200)
+
+
+class NewPointBody(BaseModel):
+    """``PUT /point/new``: one point of the seed's shape."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    token: Token
+    series_id: SeriesId
+    fields: dict[str, Any]
+
+    @field_validator("fields", mode="after")
+    @classmethod
+    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_fields(value)
+
+
+def validate(model: type[BaseModelT], data: dict[str, Any]) -> BaseModelT:
+    """Validate ``data`` against ``model``; errors become one readable ``BadInput``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadInput(validation_message(exc)) from None
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The pydantic errors as one sentence a person can act on."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        message = error["msg"]
+        if error["type"] == "missing":
+            message = "this field is required"
+        elif error["type"] == "value_error" and message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def _json_type(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)

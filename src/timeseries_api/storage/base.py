@@ -1,0 +1,94 @@
+"""The one storage interface. The HTTP layer calls these methods and writes no SQL."""
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+
+from ..domain import NewPoint, SeriesInfo, SeriesMeta
+from ..errors import BadInput
+
+# Ids are SQL BIGINTs on both backends; anything larger cannot exist.
+MAX_ID = 2**63 - 1
+
+
+class Storage(ABC):
+    """A place for series and points. Every write is durable before the method returns.
+
+    Methods that act for a user take its id and raise ``NotFound`` or ``Forbidden`` themselves,
+    inside the same transaction as the change, so a check and its write cannot race.
+    """
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect, create or upgrade the schema, start background writers."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Finish pending writes and release connections."""
+
+    @abstractmethod
+    async def create_series(self, owner_id: int, meta: SeriesMeta, created_us: int) -> int:
+        """Create a series owned by ``owner_id`` and return its new id."""
+
+    @abstractmethod
+    async def list_series(self) -> list[SeriesInfo]:
+        """Every series, by id, with its point count."""
+
+    @abstractmethod
+    async def get_series(self, series_id: int) -> SeriesInfo:
+        """One series; ``NotFound`` if it does not exist."""
+
+    @abstractmethod
+    async def delete_series(self, user_id: int, series_id: int) -> None:
+        """Delete a series and all its points atomically."""
+
+    @abstractmethod
+    def series_points_json(
+        self, series_id: int, start_us: int | None, end_us: int | None
+    ) -> AsyncIterator[bytes]:
+        """The series' point documents in time order, as comma-separated JSON chunks.
+
+        Chunks are bounded in size so a series of any length streams in constant memory.
+        """
+
+    @abstractmethod
+    async def write_points(
+        self, user_id: int, series_id: int, points: Sequence[NewPoint]
+    ) -> list[int]:
+        """Append points to a series the user owns; all or nothing. Returns the new ids."""
+
+    @abstractmethod
+    async def get_point_json(self, point_id: int) -> str:
+        """One point's document; ``NotFound`` if it does not exist."""
+
+    @abstractmethod
+    async def delete_point(self, user_id: int, point_id: int) -> None:
+        """Delete one point of a series the user owns."""
+
+    @abstractmethod
+    async def count_points(self) -> int:
+        """The number of points in all series."""
+
+
+def parse_database_url(url: str) -> tuple[str, str]:
+    """Split a database URL into (backend, target): a SQLite path or a PostgreSQL conninfo."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise BadInput("sqlite URL needs a path: sqlite:///relative.sqlite or sqlite:////abs")
+        return "sqlite", path
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql", url
+    raise BadInput(
+        f"unsupported database URL {url!r}: use sqlite:///path/to/file.sqlite or "
+        "postgresql://user@host/dbname"
+    )
+
+
+def open_storage(url: str, *, sqlite_synchronous: str = "full") -> Storage:
+    """Build (not yet open) the storage backend named by a database URL."""
+    backend, target = parse_database_url(url)
+    if backend == "sqlite":
+        from .sqlite import SQLiteStorage
+
+        return SQLiteStorage(target, synchronous=sqlite_synchronous)
+    raise BadInput("PostgreSQL is not supported by this version yet; use a sqlite:/// URL")

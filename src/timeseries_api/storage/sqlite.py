@@ -1,0 +1,257 @@
+"""The embedded default: one SQLite file in WAL mode.
+
+Writes go through :class:`~.group_commit.WriteThread` (one writer, shared commits); reads run on
+a small pool of threads, each with its own connection, so a long read never blocks a write.
+"""
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from ..domain import NewPoint, SeriesInfo, SeriesMeta
+from ..errors import Forbidden, NotFound
+from .base import Storage
+from .documents import point_document
+from .group_commit import Transaction, WriteThread, unavailable_from
+from .migrations import migrations
+
+T = TypeVar("T")
+
+# Points per streamed chunk: about 1.5 MB of JSON, few enough queries to stay fast.
+CHUNK_POINTS = 10_000
+READ_THREADS = 4
+BUSY_TIMEOUT_MS = 10_000
+MIN_TS = -(2**63)
+MAX_TS = 2**63 - 1
+
+SERIES_COLUMNS = 'id, owner_id, "desc", device_desc, device_id, created_us, point_count'
+
+
+def _series(row: tuple[int, int, str, str, str, int, int]) -> SeriesInfo:
+    return SeriesInfo(*row)
+
+
+class SQLiteStorage(Storage):
+    """Series and points in one SQLite file."""
+
+    def __init__(self, path: str, synchronous: str = "full") -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous.upper()
+        self._writer = WriteThread(self._connect_writer)
+        self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        conn = self._connect()
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: the WAL is fsynced at every commit, so a 201 survives power loss.
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only = 1")
+            self._local.conn = conn
+        return conn
+
+    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, lambda: query(self._reader()))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect_writer()
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
+        self._writer.start()
+
+    async def close(self) -> None:
+        self._writer.stop()
+        self._readers.shutdown(wait=True)
+
+    # -- series ------------------------------------------------------------------------------
+
+    async def create_series(self, owner_id: int, meta: SeriesMeta, created_us: int) -> int:
+        def insert(tx: Transaction) -> int:
+            cursor = tx.conn.execute(
+                'INSERT INTO series (owner_id, "desc", device_desc, device_id, created_us) '
+                "VALUES (?, ?, ?, ?, ?)",
+                (owner_id, meta.desc, meta.device_desc, meta.device_id, created_us),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        return await self._writer.submit(insert)
+
+    async def list_series(self) -> list[SeriesInfo]:
+        rows = await self._read(
+            lambda c: c.execute(f"SELECT {SERIES_COLUMNS} FROM series ORDER BY id").fetchall()
+        )
+        return [_series(row) for row in rows]
+
+    async def get_series(self, series_id: int) -> SeriesInfo:
+        row = await self._read(
+            lambda c: c.execute(
+                f"SELECT {SERIES_COLUMNS} FROM series WHERE id = ?", (series_id,)
+            ).fetchone()
+        )
+        if row is None:
+            raise NotFound(f"series {series_id} does not exist")
+        return _series(row)
+
+    async def delete_series(self, user_id: int, series_id: int) -> None:
+        def delete(tx: Transaction) -> None:
+            _check_owner(tx.conn, user_id, series_id, "delete")
+            tx.conn.execute("DELETE FROM points WHERE series_id = ?", (series_id,))
+            tx.conn.execute("DELETE FROM series WHERE id = ?", (series_id,))
+
+        await self._writer.submit(delete)
+
+    async def series_points_json(
+        self, series_id: int, start_us: int | None, end_us: int | None
+    ) -> AsyncIterator[bytes]:
+        start = MIN_TS if start_us is None else start_us
+        end = MAX_TS if end_us is None else end_us
+        after: tuple[int, int] = (start, -1)
+        while True:
+            chunk, after_next = await self._read(
+                lambda c, a=after: _points_chunk(c, series_id, a, end)  # type: ignore[misc]
+            )
+            if chunk is None:
+                return
+            yield chunk.encode()
+            if after_next is None:
+                return
+            after = after_next
+
+    # -- points ------------------------------------------------------------------------------
+
+    async def write_points(
+        self, user_id: int, series_id: int, points: Sequence[NewPoint]
+    ) -> list[int]:
+        def insert(tx: Transaction) -> list[int]:
+            _check_owner(tx.conn, user_id, series_id, "write to")
+            first = tx.allocate_point_ids(len(points))
+            ids = list(range(first, first + len(points)))
+            rows = [
+                (pid, series_id, p.ts_us, point_document(pid, series_id, p.ts_us, p.fields_json))
+                for pid, p in zip(ids, points, strict=True)
+            ]
+            tx.conn.executemany(
+                "INSERT INTO points (id, series_id, ts, doc) VALUES (?, ?, ?, ?)", rows
+            )
+            tx.conn.execute(
+                "UPDATE series SET point_count = point_count + ? WHERE id = ?",
+                (len(points), series_id),
+            )
+            return ids
+
+        return await self._writer.submit(insert)
+
+    async def get_point_json(self, point_id: int) -> str:
+        row = await self._read(
+            lambda c: c.execute("SELECT doc FROM points WHERE id = ?", (point_id,)).fetchone()
+        )
+        if row is None:
+            raise NotFound(f"point {point_id} does not exist")
+        doc: str = row[0]
+        return doc
+
+    async def delete_point(self, user_id: int, point_id: int) -> None:
+        def delete(tx: Transaction) -> None:
+            row = tx.conn.execute(
+                "SELECT series_id FROM points WHERE id = ?", (point_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"point {point_id} does not exist")
+            _check_owner(tx.conn, user_id, row[0], "delete points of")
+            tx.conn.execute("DELETE FROM points WHERE id = ?", (point_id,))
+            tx.conn.execute(
+                "UPDATE series SET point_count = point_count - 1 WHERE id = ?", (row[0],)
+            )
+
+        await self._writer.submit(delete)
+
+    async def count_points(self) -> int:
+        row = await self._read(
+            lambda c: c.execute("SELECT coalesce(sum(point_count), 0) FROM series").fetchone()
+        )
+        count: int = row[0]
+        return count
+
+
+def _check_owner(conn: sqlite3.Connection, user_id: int, series_id: int, action: str) -> None:
+    row = conn.execute("SELECT owner_id FROM series WHERE id = ?", (series_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"series {series_id} does not exist")
+    if row[0] != user_id:
+        raise Forbidden(f"series {series_id} belongs to another user: you cannot {action} it")
+
+
+def _points_chunk(
+    conn: sqlite3.Connection, series_id: int, after: tuple[int, int], end: int
+) -> tuple[str | None, tuple[int, int] | None]:
+    """Up to CHUNK_POINTS documents after the (ts, id) key ``after``, and the next key."""
+    after_ts, after_id = after
+    # The last key of this chunk first, so the documents query has a closed range and a point
+    # inserted between the two queries can neither be skipped nor sent twice.
+    bound = conn.execute(
+        "SELECT ts, id FROM points WHERE series_id = ? AND ts >= ? AND ts <= ? "
+        "AND (ts > ? OR id > ?) ORDER BY ts, id LIMIT 1 OFFSET ?",
+        (series_id, after_ts, end, after_ts, after_id, CHUNK_POINTS - 1),
+    ).fetchone()
+    last_ts, last_id = bound if bound is not None else (end, MAX_TS)
+    # group_concat keeps the subquery's order (documented behaviour for this query shape).
+    row = conn.execute(
+        "SELECT group_concat(doc, ',') FROM (SELECT doc FROM points "
+        "WHERE series_id = ? AND ts >= ? AND ts <= ? AND (ts > ? OR id > ?) "
+        "AND (ts < ? OR id <= ?) ORDER BY ts, id)",
+        (series_id, after_ts, last_ts, after_ts, after_id, last_ts, last_id),
+    ).fetchone()
+    next_key = (last_ts, last_id) if bound is not None else None
+    return row[0], next_key
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to the newest version; safe when several processes start at once."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        for version, _name, sql in migrations("sqlite"):
+            if version <= current:
+                continue
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise unavailable_from(exc) from exc
+
+
+def _statements(sql: str) -> list[str]:
+    statements, pending = [], ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return statements
