@@ -4,7 +4,14 @@ import math
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from ..errors import BadInput
 
@@ -18,7 +25,16 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 BaseModelT = TypeVar("BaseModelT", bound=BaseModel)
 
 Token = Annotated[str | None, Field(None, max_length=MAX_TOKEN_LENGTH)]
-SeriesId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer id, not a boolean")
+    return value
+
+
+# Lax on purpose: the seed's original accepted "5" as well as 5.
+SeriesId = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=MAX_ID)]
 
 
 def parse_json(body: bytes) -> Any:
