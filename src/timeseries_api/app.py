@@ -12,6 +12,7 @@ from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit
 from .config import Settings
 from .context import AppContext
+from .logs import install_redaction
 from .storage import Storage, open_storage
 from .users import UsersFile
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
+    install_redaction()
     install_error_handlers(app)
     app.include_router(seed.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -10,6 +10,8 @@ import click
 import uvicorn
 
 from .config import Settings
+from .errors import BadInput
+from .storage.base import parse_database_url
 from .users import UsersFileError, add_user, list_users, readable_by_others
 
 log = logging.getLogger("timeseries_api")
@@ -99,8 +101,11 @@ def serve(**flags: Any) -> None:
     """Run the HTTP server."""
     try:
         settings = _settings(**flags)
+        parse_database_url(settings.database)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    except BadInput as exc:
+        raise click.ClickException(exc.message) from None
     _ensure_users_file(settings.users)
     # Worker processes rebuild the settings from the environment: hand them the resolved values.
     for name, value in settings.model_dump().items():
