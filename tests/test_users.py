@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,6 +20,14 @@ def write_users(path: Path, users: dict[str, dict[str, object]]) -> None:
     path.write_text(json.dumps(users))
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+
+
+def eventually(check: Callable[[], bool], seconds: float = 5) -> None:
+    """The server looks at the users file once a second: wait for it to notice an edit."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the edit never took effect"
+        time.sleep(0.1)
 
 
 def new_series(url: str, token: str) -> httpx.Response:
@@ -37,7 +47,7 @@ def test_edits_take_effect_without_a_restart(server: Server, users_path: Path) -
         },
     )
 
-    assert new_series(server.url, ROBIN_TOKEN).status_code == 401  # old token revoked
+    eventually(lambda: new_series(server.url, ROBIN_TOKEN).status_code == 401)  # old token revoked
     assert new_series(server.url, ALICE_TOKEN).status_code == 401  # Alice removed
     assert new_series(server.url, "carol-token-0123456789abcdef").status_code == 201
     point = httpx.put(

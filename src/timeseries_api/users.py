@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +62,16 @@ def parse_users(text: str, source: str = "users file") -> dict[str, User]:
 
 
 class UsersFile:
-    """The users file on disk, reloaded when its modification time, size or inode change."""
+    """The users file on disk, reloaded when its modification time, size or inode change.
 
-    def __init__(self, path: Path) -> None:
+    The file is looked at no more than once per ``check_interval`` seconds: a stat() on every
+    request would cost more than the rest of the authentication.
+    """
+
+    def __init__(self, path: Path, check_interval: float = 1.0) -> None:
         self.path = path
+        self.check_interval = check_interval
+        self._next_check = 0.0
         self._signature: tuple[int, int, int] | None = None
         self._by_digest: dict[bytes, User] = {}
         self._names: dict[int, str] = {}
@@ -72,6 +79,10 @@ class UsersFile:
 
     def reload_if_changed(self) -> None:
         """Re-read the file if it changed; keep the last good version if the new one is broken."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + self.check_interval
         try:
             st = os.stat(self.path)
         except OSError as exc:

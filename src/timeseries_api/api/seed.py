@@ -1,9 +1,9 @@
 """The seed's seven endpoints (plus ``/points/count``), with the shapes its clients rely on."""
 
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,8 +15,9 @@ from ..timeparse import format_us, now_us, parse_iso
 from .ids import parse_id
 from .openapi import body_schema, responses
 from .responses import JSON, json_list_stream, json_response, no_content
+from .routing import CALLBACK, LeanRoute, query_parameters
 
-router = APIRouter()
+router = APIRouter(route_class=LeanRoute)
 
 
 async def _optional_object(request: Request) -> dict[str, Any] | None:
@@ -25,7 +26,12 @@ async def _optional_object(request: Request) -> dict[str, Any] | None:
     return parse_object(body) if body.strip() else None
 
 
-@router.get("/series", summary="All series with their metadata", responses=responses(200))
+@router.get(
+    "/series",
+    summary="All series with their metadata",
+    responses=responses(200),
+    openapi_extra=query_parameters(CALLBACK),
+)
 async def list_series(request: Request) -> Response:
     """A JSON object keyed by series id; each value holds the series' metadata and point count."""
     context = app_context(request)
@@ -66,18 +72,19 @@ async def new_series(request: Request) -> Response:
     "/series/{series_id}",
     summary="The points of one series, in time order",
     responses=responses(200, 400, 404),
+    openapi_extra=query_parameters(
+        ("from", "Only points at or after this time (ISO 8601; no offset means UTC)"),
+        ("to", "Only points at or before this time (ISO 8601; no offset means UTC)"),
+        CALLBACK,
+    ),
 )
-async def get_series(
-    request: Request,
-    series_id: str,
-    from_: Annotated[str | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
-    to: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
-) -> Response:
+async def get_series(request: Request, series_id: str) -> Response:
     """Every point of the series, or those from ``from`` to ``to`` inclusive, streamed."""
     context = app_context(request)
     sid = parse_id(series_id, "series")
-    start = parse_iso(from_, "from") if from_ is not None else None
-    end = parse_iso(to, "to") if to is not None else None
+    params = request.query_params
+    start = parse_iso(params["from"], "from") if "from" in params else None
+    end = parse_iso(params["to"], "to") if "to" in params else None
     await context.storage.get_series(sid)
     return json_list_stream(request, context.storage.series_points_json(sid, start, end))
 
@@ -116,7 +123,12 @@ async def new_point(request: Request) -> Response:
     return Response(b"%d" % ids[0], 201, media_type=JSON)
 
 
-@router.get("/point/{point_id}", summary="One point", responses=responses(200, 400, 404))
+@router.get(
+    "/point/{point_id}",
+    summary="One point",
+    responses=responses(200, 400, 404),
+    openapi_extra=query_parameters(CALLBACK),
+)
 async def get_point(request: Request, point_id: str) -> Response:
     """The point as ``{id, series_id, timestamp, fields}``."""
     doc = await app_context(request).storage.get_point_json(parse_id(point_id, "point"))
@@ -138,7 +150,12 @@ async def delete_point(request: Request, point_id: str) -> Response:
     return no_content()
 
 
-@router.get("/points/count", summary="Number of points in all series", responses=responses(200))
+@router.get(
+    "/points/count",
+    summary="Number of points in all series",
+    responses=responses(200),
+    openapi_extra=query_parameters(CALLBACK),
+)
 async def count_points(request: Request) -> Response:
     """The total number of points as a bare JSON integer."""
     return json_response(request, await app_context(request).storage.count_points())

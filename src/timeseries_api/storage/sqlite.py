@@ -9,14 +9,21 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from ..domain import NewPoint, SeriesInfo, SeriesMeta
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, NotFound, TimeseriesError
 from .base import Storage
 from .documents import point_document
-from .group_commit import Transaction, WriteThread, unavailable_from
+from .group_commit import (
+    BatchedOperation,
+    Outcome,
+    Transaction,
+    WriteThread,
+    unavailable_from,
+)
 from .migrations import migrations
 
 T = TypeVar("T")
@@ -41,7 +48,7 @@ class SQLiteStorage(Storage):
     def __init__(self, path: str, synchronous: str = "full") -> None:
         self.path = Path(path)
         self.synchronous = synchronous.upper()
-        self._writer = WriteThread(self._connect_writer)
+        self._writer = WriteThread(self._connect_writer, lock_path=f"{path}-writer.lock")
         self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sqlite-reader")
         self._local = threading.local()
 
@@ -146,24 +153,8 @@ class SQLiteStorage(Storage):
     async def write_points(
         self, user_id: int, series_id: int, points: Sequence[NewPoint]
     ) -> list[int]:
-        def insert(tx: Transaction) -> list[int]:
-            _check_owner(tx.conn, user_id, series_id, "write to")
-            first = tx.allocate_point_ids(len(points))
-            ids = list(range(first, first + len(points)))
-            rows = [
-                (pid, series_id, p.ts_us, point_document(pid, series_id, p.ts_us, p.fields_json))
-                for pid, p in zip(ids, points, strict=True)
-            ]
-            tx.conn.executemany(
-                "INSERT INTO points (id, series_id, ts, doc) VALUES (?, ?, ?, ?)", rows
-            )
-            tx.conn.execute(
-                "UPDATE series SET point_count = point_count + ? WHERE id = ?",
-                (len(points), series_id),
-            )
-            return ids
-
-        return await self._writer.submit(insert)
+        ids: list[int] = await self._writer.submit(PointWrite(user_id, series_id, points))
+        return ids
 
     async def get_point_json(self, point_id: int) -> str:
         row = await self._read(
@@ -197,12 +188,56 @@ class SQLiteStorage(Storage):
         return count
 
 
+@dataclass(frozen=True, slots=True)
+class PointWrite(BatchedOperation):
+    """Points for one series; queued neighbours are written with one INSERT."""
+
+    user_id: int
+    series_id: int
+    points: Sequence[NewPoint]
+
+    @classmethod
+    def run_many(cls, tx: Transaction, operations: list["PointWrite"]) -> list[Outcome]:
+        series_ids = sorted({w.series_id for w in operations})
+        owners = dict(
+            tx.conn.execute(
+                f"SELECT id, owner_id FROM series WHERE id IN ({','.join('?' * len(series_ids))})",
+                series_ids,
+            ).fetchall()
+        )
+        outcomes: list[Outcome] = []
+        rows: list[tuple[int, int, int, str]] = []
+        added: dict[int, int] = {}
+        for write in operations:
+            sid = write.series_id
+            try:
+                _check_owner_of(owners.get(sid), write.user_id, sid, "write to")
+            except TimeseriesError as refused:
+                outcomes.append((False, refused))
+                continue
+            first = tx.allocate_point_ids(len(write.points))
+            for pid, p in enumerate(write.points, start=first):
+                rows.append((pid, sid, p.ts_us, point_document(pid, sid, p.ts_us, p.fields_json)))
+            added[sid] = added.get(sid, 0) + len(write.points)
+            outcomes.append((True, list(range(first, first + len(write.points)))))
+        tx.conn.executemany("INSERT INTO points (id, series_id, ts, doc) VALUES (?, ?, ?, ?)", rows)
+        tx.conn.executemany(
+            "UPDATE series SET point_count = point_count + ? WHERE id = ?",
+            [(count, sid) for sid, count in added.items()],
+        )
+        return outcomes
+
+
+def _check_owner_of(owner_id: int | None, user_id: int, series_id: int, action: str) -> None:
+    if owner_id is None:
+        raise NotFound(f"series {series_id} does not exist")
+    if owner_id != user_id:
+        raise Forbidden(f"series {series_id} belongs to another user: you cannot {action} it")
+
+
 def _check_owner(conn: sqlite3.Connection, user_id: int, series_id: int, action: str) -> None:
     row = conn.execute("SELECT owner_id FROM series WHERE id = ?", (series_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"series {series_id} does not exist")
-    if row[0] != user_id:
-        raise Forbidden(f"series {series_id} belongs to another user: you cannot {action} it")
+    _check_owner_of(row[0] if row else None, user_id, series_id, action)
 
 
 def _points_chunk(
