@@ -1,5 +1,6 @@
 """The objects that cross from the HTTP layer to storage, in the user's words."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -23,6 +24,15 @@ class SeriesInfo:
     device_id: str
     created_us: int
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesWrite:
+    """Points one user adds to one series; a request may carry several, written atomically."""
+
+    user_id: int
+    series_id: int
+    points: "Sequence[NewPoint]"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ..auth import authenticate, request_token
 from ..context import app_context
-from ..domain import NewPoint, SeriesMeta
+from ..domain import NewPoint, SeriesMeta, SeriesWrite
 from ..ingest.json_body import NewPointBody, NewSeriesBody, parse_object, validate
 from ..timeparse import format_us, now_us, parse_iso
 from .ids import parse_id
@@ -119,8 +119,8 @@ async def new_point(request: Request) -> Response:
     user = authenticate(context.users, request_token(request, data))
     body = validate(NewPointBody, data)
     point = NewPoint(ts_us=now_us(), fields_json=orjson.dumps(body.fields))
-    ids = await context.storage.write_points(user.id, body.series_id, [point])
-    return Response(b"%d" % ids[0], 201, media_type=JSON)
+    ids = await context.storage.write_points([SeriesWrite(user.id, body.series_id, [point])])
+    return Response(b"%d" % ids[0][0], 201, media_type=JSON)
 
 
 @router.get(

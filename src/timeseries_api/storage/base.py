@@ -3,7 +3,7 @@
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 
-from ..domain import NewPoint, SeriesInfo, SeriesMeta
+from ..domain import SeriesInfo, SeriesMeta, SeriesWrite
 from ..errors import BadInput
 
 # Ids are SQL BIGINTs on both backends; anything larger cannot exist.
@@ -51,10 +51,12 @@ class Storage(ABC):
         """
 
     @abstractmethod
-    async def write_points(
-        self, user_id: int, series_id: int, points: Sequence[NewPoint]
-    ) -> list[int]:
-        """Append points to a series the user owns; all or nothing. Returns the new ids."""
+    async def write_points(self, writes: Sequence[SeriesWrite]) -> list[list[int]]:
+        """Append points to series their users own, all in one transaction: if any series is
+        missing (``NotFound``) or not the user's (``Forbidden``), nothing is written.
+
+        Returns the new point ids, one list per write, in order.
+        """
 
     @abstractmethod
     async def get_point_json(self, point_id: int) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ..domain import NewPoint, SeriesInfo, SeriesMeta
+from ..domain import SeriesInfo, SeriesMeta, SeriesWrite
 from ..errors import Forbidden, NotFound, TimeseriesError
 from .base import Storage
 from .documents import point_document
@@ -150,10 +150,8 @@ class SQLiteStorage(Storage):
 
     # -- points ------------------------------------------------------------------------------
 
-    async def write_points(
-        self, user_id: int, series_id: int, points: Sequence[NewPoint]
-    ) -> list[int]:
-        ids: list[int] = await self._writer.submit(PointWrite(user_id, series_id, points))
+    async def write_points(self, writes: Sequence[SeriesWrite]) -> list[list[int]]:
+        ids: list[list[int]] = await self._writer.submit(PointWrite(tuple(writes)))
         return ids
 
     async def get_point_json(self, point_id: int) -> str:
@@ -190,15 +188,13 @@ class SQLiteStorage(Storage):
 
 @dataclass(frozen=True, slots=True)
 class PointWrite(BatchedOperation):
-    """Points for one series; queued neighbours are written with one INSERT."""
+    """One request's points; queued neighbours' points are written with the same INSERT."""
 
-    user_id: int
-    series_id: int
-    points: Sequence[NewPoint]
+    writes: tuple[SeriesWrite, ...]
 
     @classmethod
     def run_many(cls, tx: Transaction, operations: list["PointWrite"]) -> list[Outcome]:
-        series_ids = sorted({w.series_id for w in operations})
+        series_ids = sorted({w.series_id for op in operations for w in op.writes})
         owners = dict(
             tx.conn.execute(
                 f"SELECT id, owner_id FROM series WHERE id IN ({','.join('?' * len(series_ids))})",
@@ -208,18 +204,26 @@ class PointWrite(BatchedOperation):
         outcomes: list[Outcome] = []
         rows: list[tuple[int, int, int, str]] = []
         added: dict[int, int] = {}
-        for write in operations:
-            sid = write.series_id
-            try:
-                _check_owner_of(owners.get(sid), write.user_id, sid, "write to")
+        for operation in operations:
+            try:  # every series of a request is checked before any of its points is queued
+                for write in operation.writes:
+                    _check_owner_of(
+                        owners.get(write.series_id), write.user_id, write.series_id, "write to"
+                    )
             except TimeseriesError as refused:
                 outcomes.append((False, refused))
                 continue
-            first = tx.allocate_point_ids(len(write.points))
-            for pid, p in enumerate(write.points, start=first):
-                rows.append((pid, sid, p.ts_us, point_document(pid, sid, p.ts_us, p.fields_json)))
-            added[sid] = added.get(sid, 0) + len(write.points)
-            outcomes.append((True, list(range(first, first + len(write.points)))))
+            ids = []
+            for write in operation.writes:
+                sid = write.series_id
+                first = tx.allocate_point_ids(len(write.points))
+                for pid, p in enumerate(write.points, start=first):
+                    rows.append(
+                        (pid, sid, p.ts_us, point_document(pid, sid, p.ts_us, p.fields_json))
+                    )
+                added[sid] = added.get(sid, 0) + len(write.points)
+                ids.append(list(range(first, first + len(write.points))))
+            outcomes.append((True, ids))
         tx.conn.executemany("INSERT INTO points (id, series_id, ts, doc) VALUES (?, ?, ?, ?)", rows)
         tx.conn.executemany(
             "UPDATE series SET point_count = point_count + ? WHERE id = ?",
