@@ -24,7 +24,12 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     storage = storage or open_storage(
         settings.database, sqlite_synchronous=settings.sqlite_synchronous
     )
-    context = AppContext(settings=settings, storage=storage, users=UsersFile(settings.users))
+    context = AppContext(
+        settings=settings,
+        storage=storage,
+        users=UsersFile(settings.users),
+        time_window=settings.time_window(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -81,6 +81,18 @@ def main() -> None:
     help="Larger request bodies get 413. [env TIMESERIES_MAX_BODY_BYTES; default 10 MiB]",
 )
 @click.option(
+    "--min-timestamp",
+    metavar="ISO8601",
+    help="Device timestamps before this are refused (a clock never set sends 1970). "
+    "[env TIMESERIES_MIN_TIMESTAMP; default 2000-01-01T00:00:00Z]",
+)
+@click.option(
+    "--max-future-seconds",
+    type=int,
+    help="Device timestamps further ahead of the server clock are refused. "
+    "[env TIMESERIES_MAX_FUTURE_SECONDS; default 86400]",
+)
+@click.option(
     "--sqlite-synchronous",
     type=click.Choice(["full", "normal"]),
     help="full: every "

@@ -3,8 +3,11 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import BadInput
+from .timeparse import TimeWindow, parse_iso
 
 DEFAULT_USERS_FILE = Path("/etc/timeseries-api/users.json")
 
@@ -25,6 +28,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413."
     )
+    min_timestamp: str = Field(
+        "2000-01-01T00:00:00Z",
+        description="Device timestamps before this are refused (a clock never set sends 1970).",
+    )
+    max_future_seconds: int = Field(
+        86400, ge=0, description="Device timestamps further ahead of the server are refused."
+    )
     sqlite_synchronous: Literal["full", "normal"] = Field(
         "full",
         description=(
@@ -34,3 +44,16 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(False, description="Log one line per request (tokens redacted).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+
+    @field_validator("min_timestamp")
+    @classmethod
+    def _iso_time(cls, value: str) -> str:
+        try:
+            parse_iso(value, "min_timestamp")
+        except BadInput as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    def time_window(self) -> TimeWindow:
+        """The window of acceptable device timestamps."""
+        return TimeWindow(parse_iso(self.min_timestamp), self.max_future_seconds * 1_000_000)

@@ -6,6 +6,7 @@ from starlette.requests import Request
 
 from .config import Settings
 from .storage import Storage
+from .timeparse import TimeWindow
 from .users import UsersFile
 
 
@@ -16,6 +17,7 @@ class AppContext:
     settings: Settings
     storage: Storage
     users: UsersFile
+    time_window: TimeWindow
 
 
 def app_context(request: Request) -> AppContext:

@@ -33,3 +33,55 @@ def parse_iso(text: str, name: str = "time") -> int:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return (parsed - _EPOCH) // timedelta(microseconds=1)
+
+
+# Units of epoch numbers, in microseconds. The InfluxDB names are accepted too.
+EPOCH_UNITS_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "u": 1, "ns": 0.001, "n": 0.001}
+
+
+def parse_epoch_unit(unit: str | None, name: str = "precision") -> str:
+    """Validate an epoch unit; None means seconds."""
+    if unit is None:
+        return "s"
+    if unit not in EPOCH_UNITS_US:
+        raise BadInput(f"{name} must be one of s, ms, us, ns (got {unit[:20]!r})")
+    return unit
+
+
+def parse_timestamp(value: object, unit: str, name: str) -> int:
+    """A device timestamp: ISO 8601 text, or an epoch number in ``unit``. Microseconds out."""
+    if isinstance(value, str):
+        return parse_iso(value, name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadInput(f"{name} must be ISO 8601 text or an epoch number")
+    if unit in ("ns", "n") and isinstance(value, int):
+        us = value // 1000  # exact integer arithmetic: a float would lose nanosecond epochs
+    else:
+        us = round(value * EPOCH_UNITS_US[unit])
+    if not MIN_US <= us <= MAX_US:
+        raise BadInput(f"{name} {value!r} is out of range for unit {unit}")
+    return us
+
+
+class TimeWindow:
+    """The times a device may claim: not before ``min_us``, not more than ``max_ahead_us`` ahead.
+
+    An ESP whose NTP sync failed sends 1970; refusing it loudly beats a chart that starts in 1970.
+    """
+
+    def __init__(self, min_us: int, max_ahead_us: int) -> None:
+        self.min_us = min_us
+        self.max_ahead_us = max_ahead_us
+
+    def check(self, us: int, now: int, name: str) -> None:
+        """Raise ``BadInput`` when ``us`` falls outside the window."""
+        if us < self.min_us:
+            raise BadInput(
+                f"{name} {format_us(us)} is before {format_us(self.min_us)}: is the device's "
+                "clock set (NTP)? The lower bound is the min_timestamp setting"
+            )
+        if us > now + self.max_ahead_us:
+            raise BadInput(
+                f"{name} {format_us(us)} is more than {self.max_ahead_us // 1_000_000} s in the "
+                "future: is the device's clock right? The bound is the max_future_seconds setting"
+            )

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 _DESCRIPTIONS = {
     200: "OK",
@@ -34,11 +34,12 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return documented
 
 
-def body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` declaring a JSON request body shaped like ``model``."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+def body_schema(*shapes: Any) -> dict[str, Any]:
+    """``openapi_extra`` declaring a JSON request body of any of ``shapes`` (pydantic types)."""
+    schemas = [TypeAdapter(shape).json_schema(ref_template=REF) for shape in shapes]
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# Inline definitions instead of components: each endpoint's body stays self-contained.
+REF = "#/$defs/{model}"

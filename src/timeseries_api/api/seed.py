@@ -9,9 +9,11 @@ from starlette.responses import Response
 
 from ..auth import authenticate, request_token
 from ..context import app_context
-from ..domain import NewPoint, SeriesMeta, SeriesWrite
-from ..ingest.json_body import NewPointBody, NewSeriesBody, parse_object, validate
+from ..domain import SeriesMeta, SeriesWrite
+from ..ingest.json_body import NewSeriesBody, PointBatch, SeedPoint, parse_object, validate
+from ..ingest.json_points import parse_points_request
 from ..timeparse import format_us, now_us, parse_iso
+from ..users import User
 from .ids import parse_id
 from .openapi import body_schema, responses
 from .responses import JSON, json_list_stream, json_response, no_content
@@ -108,19 +110,35 @@ async def delete_series(request: Request, series_id: str) -> Response:
     "/point/new",
     methods=["PUT", "POST"],
     status_code=201,
-    summary="Add a point to a series",
-    openapi_extra=body_schema(NewPointBody),
+    summary="Add a point, or a batch of points",
+    openapi_extra={
+        **body_schema(SeedPoint, PointBatch, list[SeedPoint]),
+        **query_parameters(("precision", "Unit of epoch-number timestamps: s, ms, us or ns")),
+    },
     responses=responses(201, 400, 401, 403, 404, 413),
 )
 async def new_point(request: Request) -> Response:
-    """Add a point, timestamped by the server; answers its id as a bare JSON integer."""
+    """Add points. The seed's single point answers its id as a bare JSON integer; a list of
+    points or ``{"points": [...]}`` answers the list of new ids, in order. All or nothing."""
     context = app_context(request)
-    data = parse_object(await request.body())
-    user = authenticate(context.users, request_token(request, data))
-    body = validate(NewPointBody, data)
-    point = NewPoint(ts_us=now_us(), fields_json=orjson.dumps(body.fields))
-    ids = await context.storage.write_points([SeriesWrite(user.id, body.series_id, [point])])
-    return Response(b"%d" % ids[0][0], 201, media_type=JSON)
+    parsed = parse_points_request(
+        await request.body(),
+        request.query_params.get("precision"),
+        context.time_window,
+        now_us(),
+    )
+    header_token = request_token(request, None)
+    users: dict[str | None, User] = {}
+    writes = []
+    for group in parsed.groups:
+        token = header_token or group.token
+        if token not in users:
+            users[token] = authenticate(context.users, token)
+        writes.append(SeriesWrite(users[token].id, group.series_id, group.points))
+    ids = await context.storage.write_points(writes)
+    if parsed.bare_id:
+        return Response(b"%d" % ids[0][0], 201, media_type=JSON)
+    return Response(orjson.dumps([i for group_ids in ids for i in group_ids]), 201, media_type=JSON)
 
 
 @router.get(

@@ -1,16 +1,17 @@
 """The seed's JSON request bodies: parsing, validation and the limits that keep them sane."""
 
 import math
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
-    field_validator,
 )
 
 from ..errors import BadInput
@@ -19,6 +20,7 @@ MAX_FIELDS_PER_POINT = 100
 MAX_FIELD_NAME_LENGTH = 64
 MAX_STRING_VALUE_LENGTH = 256
 MAX_TOKEN_LENGTH = 512
+MAX_POINTS_PER_REQUEST = 100_000
 MAX_ID = 2**63 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -55,36 +57,54 @@ def parse_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def check_fields(fields: Any, where: str = "fields") -> dict[str, Any]:
-    """Validate a point's fields: a flat, non-empty object of numbers, booleans, short strings."""
+class FieldsError(ValueError):
+    """A point's fields break a rule; the message names the field."""
+
+
+def check_fields(fields: Any) -> dict[str, Any]:
+    """Validate a point's fields: a flat, non-empty object of numbers, booleans, short strings.
+
+    Raises ``FieldsError``, a ``ValueError``, so pydantic prefixes where it happened.
+    """
     if not isinstance(fields, dict):
-        raise BadInput(f'{where} must be a JSON object such as {{"temp_C": 21.5}}')
+        raise FieldsError('must be a JSON object such as {"temp_C": 21.5}')
     if not fields:
-        raise BadInput(f"{where} is empty: a point needs at least one field")
+        raise FieldsError("is empty: a point needs at least one field")
     if len(fields) > MAX_FIELDS_PER_POINT:
-        raise BadInput(f"{where} has {len(fields)} fields; at most {MAX_FIELDS_PER_POINT} allowed")
+        raise FieldsError(f"has {len(fields)} fields; at most {MAX_FIELDS_PER_POINT} allowed")
     for name, value in fields.items():
         if not name or len(name) > MAX_FIELD_NAME_LENGTH:
-            raise BadInput(f"{where}: field names must be 1 to {MAX_FIELD_NAME_LENGTH} characters")
+            raise FieldsError(f"field names must be 1 to {MAX_FIELD_NAME_LENGTH} characters")
         if isinstance(value, bool):
             continue
         if isinstance(value, int):
             if not INT64_MIN <= value <= INT64_MAX:
-                raise BadInput(f"{where}.{name}: integer out of the 64-bit range")
+                raise FieldsError(f"{name!r}: integer out of the 64-bit range")
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise BadInput(f"{where}.{name}: numbers must be finite")
+                raise FieldsError(f"{name!r}: numbers must be finite")
         elif isinstance(value, str):
             if len(value) > MAX_STRING_VALUE_LENGTH:
-                raise BadInput(
-                    f"{where}.{name}: strings are limited to {MAX_STRING_VALUE_LENGTH} characters"
+                raise FieldsError(
+                    f"{name!r}: strings are limited to {MAX_STRING_VALUE_LENGTH} characters"
                 )
         else:
-            raise BadInput(
-                f"{where}.{name}: a field value must be a number, a boolean or a short string, "
+            raise FieldsError(
+                f"{name!r}: a field value must be a number, a boolean or a short string, "
                 f"not {_json_type(value)}"
             )
     return fields
+
+
+Fields = Annotated[dict[str, Any], AfterValidator(check_fields)]
+Timestamp = Annotated[
+    str | int | float | None,
+    Field(None, description="ISO 8601 (no offset means UTC) or an epoch number in `precision`"),
+]
+Precision = Annotated[
+    Literal["s", "ms", "us", "ns"] | None,
+    Field(None, description="Unit of epoch-number timestamps (default s)"),
+]
 
 
 class NewSeriesBody(BaseModel):
@@ -98,19 +118,37 @@ class NewSeriesBody(BaseModel):
     device_id: str = Field(max_length=200)
 
 
-class NewPointBody(BaseModel):
-    """``PUT /point/new``: one point of the seed's shape."""
+class PointIn(BaseModel):
+    """One point of a batch: its fields and, optionally, the device's timestamp."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    fields: Fields
+    timestamp: Timestamp
+
+
+class SeedPoint(PointIn):
+    """The seed's point object, ``{token, series_id, fields}``, plus an optional timestamp."""
+
+    token: Token
+    series_id: SeriesId
+    precision: Precision
+
+
+class PointBatch(BaseModel):
+    """Many points for one series: ``{token, series_id, points: [{fields, timestamp?}]}``."""
 
     model_config = ConfigDict(extra="ignore")
 
     token: Token
     series_id: SeriesId
-    fields: dict[str, Any]
+    precision: Precision
+    points: list[PointIn] = Field(min_length=1, max_length=MAX_POINTS_PER_REQUEST)
 
-    @field_validator("fields", mode="after")
-    @classmethod
-    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return check_fields(value)
+
+SeedPointList = TypeAdapter(
+    Annotated[list[SeedPoint], Field(min_length=1, max_length=MAX_POINTS_PER_REQUEST)]
+)
 
 
 def validate(model: type[BaseModelT], data: dict[str, Any]) -> BaseModelT:
@@ -122,14 +160,20 @@ def validate(model: type[BaseModelT], data: dict[str, Any]) -> BaseModelT:
 
 
 def validation_message(exc: ValidationError) -> str:
-    """The pydantic errors as one sentence a person can act on."""
+    """The pydantic errors as one sentence a person can act on, e.g.
+    ``points[3].fields: 'temp_C': numbers must be finite``."""
     parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "body"
+    for error in exc.errors(include_url=False)[:5]:
+        where = (
+            "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+            ).lstrip(".")
+            or "body"
+        )
         message = error["msg"]
         if error["type"] == "missing":
             message = "this field is required"
-        elif error["type"] == "value_error" and message.startswith("Value error, "):
+        elif error["type"] == "value_error":
             message = message.removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
