@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
 )
 
 from ..errors import BadInput
@@ -96,7 +97,19 @@ def check_fields(fields: Any) -> dict[str, Any]:
     return fields
 
 
-Fields = Annotated[dict[str, Any], AfterValidator(check_fields)]
+# Any (not dict[str, Any]): check_fields does every check, and pydantic would copy each dict.
+Fields = Annotated[
+    Any,
+    AfterValidator(check_fields),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "additionalProperties": {"type": ["number", "boolean", "string"]},
+            "minProperties": 1,
+            "maxProperties": MAX_FIELDS_PER_POINT,
+        }
+    ),
+]
 Timestamp = Annotated[
     str | int | float | None,
     Field(None, description="ISO 8601 (no offset means UTC) or an epoch number in `precision`"),
