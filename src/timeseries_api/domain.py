@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesMeta:
@@ -11,6 +13,23 @@ class SeriesMeta:
     desc: str
     device_desc: str
     device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    """How line protocol names a series: bucket (1.x database), measurement and tag set."""
+
+    bucket: str
+    measurement: str
+    tags: tuple[tuple[str, str], ...]  # sorted by key
+
+    def tags_json(self) -> str:
+        """The tag set as canonical JSON (sorted keys), as stored and compared."""
+        return orjson.dumps(dict(self.tags), option=orjson.OPT_SORT_KEYS).decode()
+
+    def describe(self) -> str:
+        """The series' name as line protocol writes it, e.g. ``weather,location=attic``."""
+        return ",".join([self.measurement, *(f"{k}={v}" for k, v in self.tags)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,15 +43,21 @@ class SeriesInfo:
     device_id: str
     created_us: int
     count: int
+    key: SeriesKey | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SeriesWrite:
-    """Points one user adds to one series; a request may carry several, written atomically."""
+    """Points one user adds to one series; a request may carry several, written atomically.
+
+    The series is named by its id or, for line protocol, by its key (``series_id`` None): a key
+    that names no series yet creates one, owned by the user.
+    """
 
     user_id: int
-    series_id: int
+    series_id: int | None
     points: "Sequence[NewPoint]"
+    key: SeriesKey | None = None
 
 
 @dataclass(frozen=True, slots=True)

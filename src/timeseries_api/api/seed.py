@@ -37,9 +37,9 @@ async def _optional_object(request: Request) -> dict[str, Any] | None:
 async def list_series(request: Request) -> Response:
     """A JSON object keyed by series id; each value holds the series' metadata and point count."""
     context = app_context(request)
-    listing = {}
+    listing: dict[str, dict[str, Any]] = {}
     for series in await context.storage.list_series():
-        listing[str(series.id)] = {
+        entry: dict[str, Any] = {
             "id": series.id,
             "desc": series.desc,
             "device_desc": series.device_desc,
@@ -48,6 +48,11 @@ async def list_series(request: Request) -> Response:
             "user": context.users.name_of(series.owner_id),
             "count": series.count,
         }
+        if series.key is not None:  # created by line protocol: its name there, too
+            entry["measurement"] = series.key.measurement
+            entry["tags"] = dict(series.key.tags)
+            entry["bucket"] = series.key.bucket
+        listing[str(series.id)] = entry
     return json_response(request, listing)
 
 

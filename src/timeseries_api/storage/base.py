@@ -3,7 +3,7 @@
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 
-from ..domain import SeriesInfo, SeriesMeta, SeriesWrite
+from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import BadInput
 
 # Ids are SQL BIGINTs on both backends; anything larger cannot exist.
@@ -69,6 +69,19 @@ class Storage(ABC):
     @abstractmethod
     async def count_points(self) -> int:
         """The number of points in all series."""
+
+
+DEVICE_TAGS = ("device_id", "device", "host", "mac")
+
+
+def series_meta_for_key(key: SeriesKey) -> SeriesMeta:
+    """The seed metadata of a series that line protocol creates: its name as ``desc``, and the
+    first of its tags that names a device as ``device_id``."""
+    tags = dict(key.tags)
+    device = next((tags[t] for t in DEVICE_TAGS if t in tags), "")
+    return SeriesMeta(
+        desc=key.describe()[:1000], device_desc="line protocol", device_id=device[:200]
+    )
 
 
 def parse_database_url(url: str) -> tuple[str, str]:

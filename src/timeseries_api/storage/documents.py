@@ -8,21 +8,20 @@ those exact bytes: the JSON a client sees is identical whichever backend serves 
 from ..timeparse import format_us
 
 
-def document_tail(series_id: int, ts_us: int, fields_json: bytes) -> str:
-    """Everything of a point's document after its id.
+def document_rest(ts_us: int, fields_json: bytes) -> str:
+    """Everything of a point's document after its ids: ``,"timestamp":...,"fields":{...}}``.
 
     Rendered before a write is queued, so that the single writer, which every server process
-    waits for, only has to put the id in front (``with_id``).
+    waits for, only has to put the ids in front (``assemble``).
     """
-    timestamp = format_us(ts_us)
-    return f',"series_id":{series_id},"timestamp":"{timestamp}","fields":{fields_json.decode()}}}'
+    return f',"timestamp":"{format_us(ts_us)}","fields":{fields_json.decode()}}}'
 
 
-def with_id(point_id: int, tail: str) -> str:
-    """The complete document from its id and its tail."""
-    return f'{{"id":{point_id}{tail}'
+def assemble(point_id: int, series_id: int, rest: str) -> str:
+    """The complete document from its ids and its rest."""
+    return f'{{"id":{point_id},"series_id":{series_id}{rest}'
 
 
 def point_document(point_id: int, series_id: int, ts_us: int, fields_json: bytes) -> str:
     """The seed's point object as JSON text: ``{"id", "series_id", "timestamp", "fields"}``."""
-    return with_id(point_id, document_tail(series_id, ts_us, fields_json))
+    return assemble(point_id, series_id, document_rest(ts_us, fields_json))

@@ -11,12 +11,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from ..domain import SeriesInfo, SeriesMeta, SeriesWrite
+import orjson
+
+from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import Forbidden, NotFound, TimeseriesError
-from .base import Storage
-from .documents import document_tail, with_id
+from ..timeparse import now_us
+from .base import Storage, series_meta_for_key
+from .documents import assemble, document_rest
 from .group_commit import (
     BatchedOperation,
     Outcome,
@@ -37,11 +40,19 @@ BUSY_TIMEOUT_MS = 10_000
 MIN_TS = -(2**63)
 MAX_TS = 2**63 - 1
 
-SERIES_COLUMNS = 'id, owner_id, "desc", device_desc, device_id, created_us, point_count'
+SERIES_COLUMNS = (
+    'id, owner_id, "desc", device_desc, device_id, created_us, point_count, bucket, measurement, '
+    "tags"
+)
 
 
-def _series(row: tuple[int, int, str, str, str, int, int]) -> SeriesInfo:
-    return SeriesInfo(*row)
+def _series(row: tuple[Any, ...]) -> SeriesInfo:
+    series_id, owner_id, desc, device_desc, device_id, created_us, count = row[:7]
+    bucket, measurement, tags = row[7:]
+    key = None
+    if measurement is not None:
+        key = SeriesKey(bucket, measurement, tuple(sorted(orjson.loads(tags).items())))
+    return SeriesInfo(series_id, owner_id, desc, device_desc, device_id, created_us, count, key)
 
 
 class SQLiteStorage(Storage):
@@ -157,7 +168,8 @@ class SQLiteStorage(Storage):
             PreparedWrite(
                 w.user_id,
                 w.series_id,
-                [(p.ts_us, document_tail(w.series_id, p.ts_us, p.fields_json)) for p in w.points],
+                w.key,
+                [(p.ts_us, document_rest(p.ts_us, p.fields_json)) for p in w.points],
             )
             for w in writes
         )
@@ -198,10 +210,11 @@ class SQLiteStorage(Storage):
 
 @dataclass(frozen=True, slots=True)
 class PreparedWrite:
-    """A ``SeriesWrite`` whose points are (time, document tail) pairs, ready for the writer."""
+    """A ``SeriesWrite`` whose points are (time, document rest) pairs, ready for the writer."""
 
     user_id: int
-    series_id: int
+    series_id: int | None
+    key: SeriesKey | None
     points: list[tuple[int, str]]
 
 
@@ -213,31 +226,35 @@ class PointWrite(BatchedOperation):
 
     @classmethod
     def run_many(cls, tx: Transaction, operations: list["PointWrite"]) -> list[Outcome]:
-        series_ids = sorted({w.series_id for op in operations for w in op.writes})
+        series_ids = sorted({w.series_id for op in operations for w in op.writes if w.series_id})
         owners = dict(
             tx.conn.execute(
                 f"SELECT id, owner_id FROM series WHERE id IN ({','.join('?' * len(series_ids))})",
                 series_ids,
             ).fetchall()
         )
+        keyed: dict[tuple[int, SeriesKey], int] = {}
         outcomes: list[Outcome] = []
         rows: list[tuple[int, int, int, str]] = []
         added: dict[int, int] = {}
         for operation in operations:
-            try:  # every series of a request is checked before any of its points is queued
+            try:  # every named series of a request is checked before anything is written
                 for write in operation.writes:
-                    _check_owner_of(
-                        owners.get(write.series_id), write.user_id, write.series_id, "write to"
-                    )
+                    if write.series_id is not None:
+                        owner = owners.get(write.series_id)
+                        _check_owner_of(owner, write.user_id, write.series_id, "write to")
             except TimeseriesError as refused:
                 outcomes.append((False, refused))
                 continue
             ids = []
             for write in operation.writes:
                 sid = write.series_id
+                if sid is None:
+                    assert write.key is not None
+                    sid = _series_for_key(tx.conn, keyed, write.user_id, write.key)
                 first = tx.allocate_point_ids(len(write.points))
-                for pid, (ts_us, tail) in enumerate(write.points, start=first):
-                    rows.append((pid, sid, ts_us, with_id(pid, tail)))
+                for pid, (ts_us, rest) in enumerate(write.points, start=first):
+                    rows.append((pid, sid, ts_us, assemble(pid, sid, rest)))
                 added[sid] = added.get(sid, 0) + len(write.points)
                 ids.append(list(range(first, first + len(write.points))))
             outcomes.append((True, ids))
@@ -247,6 +264,33 @@ class PointWrite(BatchedOperation):
             [(count, sid) for sid, count in added.items()],
         )
         return outcomes
+
+
+def _series_for_key(
+    conn: sqlite3.Connection, known: dict[tuple[int, SeriesKey], int], owner_id: int, key: SeriesKey
+) -> int:
+    """The id of the user's series with this key, created on first write."""
+    if (owner_id, key) in known:
+        return known[owner_id, key]
+    tags = key.tags_json()
+    row = conn.execute(
+        "SELECT id FROM series WHERE owner_id = ? AND bucket = ? AND measurement = ? AND tags = ?",
+        (owner_id, key.bucket, key.measurement, tags),
+    ).fetchone()
+    if row is not None:
+        series_id: int = row[0]
+    else:
+        meta = series_meta_for_key(key)
+        cursor = conn.execute(
+            'INSERT INTO series (owner_id, "desc", device_desc, device_id, created_us, bucket, '
+            "measurement, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (owner_id, meta.desc, meta.device_desc, meta.device_id, now_us(), key.bucket,
+             key.measurement, tags),
+        )  # fmt: skip
+        assert cursor.lastrowid is not None
+        series_id = cursor.lastrowid
+    known[owner_id, key] = series_id
+    return series_id
 
 
 def _insert_points(conn: sqlite3.Connection, rows: list[tuple[int, int, int, str]]) -> None:
