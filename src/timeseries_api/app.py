@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__
-from .api import seed
+from .api import influx, seed
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit
 from .config import Settings
@@ -52,7 +52,8 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     install_error_handlers(app)
     # Routes go straight onto the app's router: include_router() adds a matching layer that
     # costs ~10% of a small request (docs/benchmarks.md).
-    app.router.routes.extend(seed.router.routes)
+    for module in (seed, influx):
+        app.router.routes.extend(module.router.routes)
     # Our own limit, not FastAPI's max_body_size: that one answers a declared oversize body in
     # plain text, and every error of ours must be {"message": ...}.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -60,8 +61,7 @@ class SeriesWrite:
     key: SeriesKey | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NewPoint:
+class NewPoint(NamedTuple):
     """A validated point on its way to storage: its time and its fields already as JSON."""
 
     ts_us: int
