@@ -111,19 +111,21 @@ def _open_quote(line: str) -> bool:
     """True when the line's field section ends inside a string value."""
     i, n = _skip_key(line)
     i = _skip_spaces(line, i, n)
-    inside = False
+    inside = after_equals = False
     while i < n:
         c = line[i]
+        if c == "\\" and i + 1 < n:  # an escaped character, inside a string or in a key
+            i += 2
+            after_equals = False
+            continue
         if inside:
-            if c == "\\" and i + 1 < n:
-                i += 2
-                continue
             if c == '"':
                 inside = False
-        elif c == '"' and i > 0 and line[i - 1] == "=":
+        elif c == '"' and after_equals:  # a string value starts
             inside = True
-        elif c == " " and not inside:
+        elif c == " ":
             return False  # the timestamp follows: any quote there is not a string
+        after_equals = c == "=" and not inside
         i += 1
     return inside
 
