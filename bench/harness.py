@@ -1,0 +1,247 @@
+"""What every benchmark needs: servers started and stopped by PID, wrk runs, medians, Markdown.
+
+Everything binds 127.0.0.1 and every load is bounded in time.
+"""
+
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+TOKEN = "bench-token-0123456789abcdef0123456789"
+PYTHON = sys.executable
+SERVER_BIN = str(Path(PYTHON).with_name("timeseries-api"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+@contextmanager
+def running(args: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a server process until the block ends; stop it by its PID."""
+    process = subprocess.Popen(
+        args,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(probe, process)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Ours:
+    """Our server on a fresh (or given) SQLite file."""
+
+    url: str
+    database: Path
+
+
+@contextmanager
+def ours(workers: int, database: Path | None = None, *extra: str) -> Iterator[Ours]:
+    with tempfile.TemporaryDirectory(prefix="ts-bench-") as tmp:
+        users = Path(tmp) / "users.json"
+        users.write_text(json.dumps({TOKEN: {"name": "bench", "id": 1}}))
+        users.chmod(0o600)
+        database = database or Path(tmp) / "bench.sqlite"
+        port = free_port()
+        args = [
+            SERVER_BIN,
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--database",
+            f"sqlite:///{database}",
+            "--users",
+            str(users),
+            "--min-timestamp",
+            "1970-01-01",
+            "--max-future-seconds",
+            "2000000000",
+            *extra,
+        ]
+        url = f"http://127.0.0.1:{port}"
+        with running(args, url + "/ping"):
+            yield Ours(url, database)
+
+
+@contextmanager
+def ceiling(workers: int) -> Iterator[str]:
+    """The bare Starlette endpoint, same uvicorn, same worker count."""
+    port = free_port()
+    args = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "ceiling_app:app",
+        "--app-dir",
+        str(BENCH),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, url + "/point/new"):
+        yield url
+
+
+@contextmanager
+def influxdb() -> Iterator[str]:
+    """InfluxDB 1.x from Debian's package, on loopback, in a temporary directory."""
+    influxd = shutil.which("influxd")
+    if influxd is None:
+        raise RuntimeError("influxd not found: apt-get install influxdb (Debian's 1.6.7)")
+    with tempfile.TemporaryDirectory(prefix="ts-bench-influx-") as tmp:
+        port, bind = free_port(), free_port()
+        config = Path(tmp) / "influxdb.conf"
+        config.write_text(
+            f'reporting-disabled = true\nbind-address = "127.0.0.1:{bind}"\n'
+            f'[meta]\n  dir = "{tmp}/meta"\n'
+            f'[data]\n  dir = "{tmp}/data"\n  wal-dir = "{tmp}/wal"\n  query-log-enabled = false\n'
+            f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
+            f"[monitor]\n  store-enabled = false\n"
+        )
+        url = f"http://127.0.0.1:{port}"
+        with running([influxd, "-config", str(config)], url + "/ping"):
+            httpx.post(url + "/query", params={"q": "CREATE DATABASE bench"}).raise_for_status()
+            yield url
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    completed: int
+    errors: int
+
+
+def wrk(
+    url: str, script: str, *, connections: int, seconds: int, env: dict[str, str], threads: int = 2
+) -> WrkResult:
+    """Run wrk with a Lua script from bench/wrk/ and parse what it prints."""
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(BENCH / "wrk" / script),
+            url,
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+
+    def number(pattern: str) -> float:
+        match = re.search(pattern, out)
+        return float(match.group(1)) if match else 0.0
+
+    def millis(label: str) -> float:
+        match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
+        if not match:
+            return 0.0
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+        return float(match.group(1)) * scale
+
+    errors = int(number(r"Non-2xx or 3xx responses: (\d+)"))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    return WrkResult(
+        requests_per_s=number(r"Requests/sec:\s+([\d.]+)"),
+        p50_ms=millis("50%"),
+        p99_ms=millis("99%"),
+        completed=int(number(r"(\d+) requests in")),
+        errors=errors,
+    )
+
+
+def create_series(url: str) -> int:
+    response = httpx.put(
+        url + "/series/new", json={"token": TOKEN, "device_desc": "bench", "device_id": "bench"}
+    )
+    response.raise_for_status()
+    series_id: int = response.json()
+    return series_id
+
+
+def point_count(url: str) -> int:
+    count: int = httpx.get(url + "/points/count", timeout=60).json()
+    return count
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def machine() -> str:
+    """One line about the machine the figures come from."""
+    return (
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, {platform.machine()}"
+    )
+
+
+def record(title: str, command: str, table: str) -> None:
+    """Append a dated section to docs/benchmarks.md."""
+    path = ROOT / "docs" / "benchmarks.md"
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    section = f"\n## {title} ({stamp})\n\n`{command}` on {machine()}.\n\n{table}\n"
+    with path.open("a") as f:
+        f.write(section)
+    print(f"recorded in {path}")
