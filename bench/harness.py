@@ -174,6 +174,8 @@ def wrk(
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
+            "--timeout",
+            "30s",
             "-s",
             str(BENCH / "wrk" / script),
             url,
