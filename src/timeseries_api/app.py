@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     """The timeseries-api application for ``settings`` (storage opens when the app starts)."""
     storage = storage or open_storage(
-        settings.database, sqlite_synchronous=settings.sqlite_synchronous
+        settings.database,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        max_queued_writes=settings.max_queued_writes,
     )
     context = AppContext(
         settings=settings,

@@ -93,6 +93,12 @@ def main() -> None:
     "[env TIMESERIES_MAX_FUTURE_SECONDS; default 86400]",
 )
 @click.option(
+    "--max-queued-writes",
+    type=int,
+    help="Requests waiting for the disk beyond this get 503 with Retry-After at once. "
+    "[env TIMESERIES_MAX_QUEUED_WRITES; default 10000]",
+)
+@click.option(
     "--sqlite-synchronous",
     type=click.Choice(["full", "normal"]),
     help="full: every "

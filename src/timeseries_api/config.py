@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     max_future_seconds: int = Field(
         86400, ge=0, description="Device timestamps further ahead of the server are refused."
     )
+    max_queued_writes: int = Field(
+        10_000,
+        ge=1,
+        description="Writes waiting for the disk beyond this get 503 and Retry-After at once.",
+    )
     sqlite_synchronous: Literal["full", "normal"] = Field(
         "full",
         description=(

@@ -9,9 +9,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import TimeseriesError, Unauthorized
+from ..errors import TimeseriesError, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
+
+# What a 503 asks clients to wait; device libraries (InfluxDB's Arduino client among them) honour
+# Retry-After.
+RETRY_AFTER_SECONDS = "1"
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -29,6 +33,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     headers = None
     if isinstance(exc, Unauthorized):
         headers = {"WWW-Authenticate": 'Bearer realm="timeseries-api"'}
+    elif isinstance(exc, Unavailable):
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
     return error_response(exc.status, exc.message, headers)
 
 

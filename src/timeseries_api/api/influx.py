@@ -25,6 +25,7 @@ from ..errors import BadInput, TimeseriesError, Unauthorized, Unavailable
 from ..ingest.line_protocol_points import LineBatch, points_from_lines
 from ..timeparse import now_us
 from ..users import User
+from .errors import RETRY_AFTER_SECONDS
 from .gzip import request_body
 from .routing import LeanRoute, query_parameters
 
@@ -33,7 +34,6 @@ router = APIRouter(route_class=LeanRoute)
 # What we answer to clients that ask which InfluxDB they talk to.
 INFLUX_1_VERSION = "1.8.10"
 INFLUX_2_VERSION = "2.7.10"
-RETRY_AFTER_SECONDS = "1"
 
 V1_PRECISIONS = {"n": "ns", "ns": "ns", "u": "us", "us": "us", "ms": "ms", "s": "s", "m": "m",
                  "h": "h"}  # fmt: skip

@@ -99,11 +99,15 @@ def parse_database_url(url: str) -> tuple[str, str]:
     )
 
 
-def open_storage(url: str, *, sqlite_synchronous: str = "full") -> Storage:
+def open_storage(
+    url: str, *, sqlite_synchronous: str = "full", max_queued_writes: int = 10_000
+) -> Storage:
     """Build (not yet open) the storage backend named by a database URL."""
     backend, target = parse_database_url(url)
     if backend == "sqlite":
         from .sqlite import SQLiteStorage
 
-        return SQLiteStorage(target, synchronous=sqlite_synchronous)
+        return SQLiteStorage(
+            target, synchronous=sqlite_synchronous, max_queued_writes=max_queued_writes
+        )
     raise BadInput("PostgreSQL is not supported by this version yet; use a sqlite:/// URL")

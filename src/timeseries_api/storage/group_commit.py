@@ -93,10 +93,14 @@ class WriteThread:
     """The single writer of one process."""
 
     def __init__(
-        self, connect: Callable[[], sqlite3.Connection], lock_path: str | None = None
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        lock_path: str | None = None,
+        max_queued: int = 10_000,
     ) -> None:
         self._connect = connect
         self._lock_path = lock_path
+        self._max_queued = max_queued
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._ready = threading.Event()
@@ -119,6 +123,10 @@ class WriteThread:
         """Run ``operation`` in the next shared transaction; return once it is committed."""
         if not self._thread.is_alive():
             raise Unavailable("the server is shutting down; retry shortly")
+        if self._queue.qsize() >= self._max_queued:
+            # Past its capacity the server says so at once (503 + Retry-After, which device
+            # libraries honour) rather than queueing without bound.
+            raise Unavailable("the server is busy with other writes; retry in a second")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put((operation, future, loop))

@@ -50,10 +50,14 @@ def _series(row: tuple[Any, ...]) -> SeriesInfo:
 class SQLiteStorage(Storage):
     """Series and points in one SQLite file."""
 
-    def __init__(self, path: str, synchronous: str = "full") -> None:
+    def __init__(
+        self, path: str, synchronous: str = "full", max_queued_writes: int = 10_000
+    ) -> None:
         self.path = Path(path)
         self.synchronous = synchronous.upper()
-        self._writer = WriteThread(self._connect_writer, lock_path=f"{path}-writer.lock")
+        self._writer = WriteThread(
+            self._connect_writer, lock_path=f"{path}-writer.lock", max_queued=max_queued_writes
+        )
         self._ids = PointIds(self._writer)
         self._keys: dict[tuple[int, SeriesKey], int] = {}
         self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sqlite-reader")
