@@ -2,9 +2,12 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import orjson
 
 from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
-from ..errors import BadInput
+from ..errors import BadInput, Forbidden, NotFound
 
 # Ids are SQL BIGINTs on both backends; anything larger cannot exist.
 MAX_ID = 2**63 - 1
@@ -69,6 +72,30 @@ class Storage(ABC):
     @abstractmethod
     async def count_points(self) -> int:
         """The number of points in all series."""
+
+
+SERIES_COLUMNS = (
+    'id, owner_id, "desc", device_desc, device_id, created_us, point_count, bucket, measurement, '
+    "tags"
+)
+
+
+def series_from_row(row: Sequence[Any]) -> SeriesInfo:
+    """A ``SeriesInfo`` from a row of ``SERIES_COLUMNS``, on either backend."""
+    series_id, owner_id, desc, device_desc, device_id, created_us, count = row[:7]
+    bucket, measurement, tags = row[7:]
+    key = None
+    if measurement is not None:
+        key = SeriesKey(bucket, measurement, tuple(sorted(orjson.loads(tags).items())))
+    return SeriesInfo(series_id, owner_id, desc, device_desc, device_id, created_us, count, key)
+
+
+def check_owner(owner_id: int | None, user_id: int, series_id: int, action: str) -> None:
+    """Refuse unless the series exists and belongs to the user."""
+    if owner_id is None:
+        raise NotFound(f"series {series_id} does not exist")
+    if owner_id != user_id:
+        raise Forbidden(f"series {series_id} belongs to another user: you cannot {action} it")
 
 
 DEVICE_TAGS = ("device_id", "device", "host", "mac")

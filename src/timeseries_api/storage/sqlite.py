@@ -10,13 +10,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
-
-import orjson
+from typing import TypeVar
 
 from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
-from ..errors import Forbidden, NotFound
-from .base import Storage
+from ..errors import NotFound
+from .base import SERIES_COLUMNS, Storage, check_owner, series_from_row
 from .group_commit import Transaction, WriteThread, unavailable_from
 from .migrations import migrations
 from .sqlite_points import PointIds, PointWrite, find_series_by_key, prepare
@@ -31,20 +29,6 @@ MAX_CACHED_KEYS = 100_000
 BUSY_TIMEOUT_MS = 10_000
 MIN_TS = -(2**63)
 MAX_TS = 2**63 - 1
-
-SERIES_COLUMNS = (
-    'id, owner_id, "desc", device_desc, device_id, created_us, point_count, bucket, measurement, '
-    "tags"
-)
-
-
-def _series(row: tuple[Any, ...]) -> SeriesInfo:
-    series_id, owner_id, desc, device_desc, device_id, created_us, count = row[:7]
-    bucket, measurement, tags = row[7:]
-    key = None
-    if measurement is not None:
-        key = SeriesKey(bucket, measurement, tuple(sorted(orjson.loads(tags).items())))
-    return SeriesInfo(series_id, owner_id, desc, device_desc, device_id, created_us, count, key)
 
 
 class SQLiteStorage(Storage):
@@ -122,7 +106,7 @@ class SQLiteStorage(Storage):
         rows = await self._read(
             lambda c: c.execute(f"SELECT {SERIES_COLUMNS} FROM series ORDER BY id").fetchall()
         )
-        return [_series(row) for row in rows]
+        return [series_from_row(row) for row in rows]
 
     async def get_series(self, series_id: int) -> SeriesInfo:
         row = await self._read(
@@ -132,7 +116,7 @@ class SQLiteStorage(Storage):
         )
         if row is None:
             raise NotFound(f"series {series_id} does not exist")
-        return _series(row)
+        return series_from_row(row)
 
     async def delete_series(self, user_id: int, series_id: int) -> None:
         def delete(tx: Transaction) -> None:
@@ -223,16 +207,9 @@ class SQLiteStorage(Storage):
         return count
 
 
-def _check_owner_of(owner_id: int | None, user_id: int, series_id: int, action: str) -> None:
-    if owner_id is None:
-        raise NotFound(f"series {series_id} does not exist")
-    if owner_id != user_id:
-        raise Forbidden(f"series {series_id} belongs to another user: you cannot {action} it")
-
-
 def _check_owner(conn: sqlite3.Connection, user_id: int, series_id: int, action: str) -> None:
     row = conn.execute("SELECT owner_id FROM series WHERE id = ?", (series_id,)).fetchone()
-    _check_owner_of(row[0] if row else None, user_id, series_id, action)
+    check_owner(row[0] if row else None, user_id, series_id, action)
 
 
 def _points_chunk(

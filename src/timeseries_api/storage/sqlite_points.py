@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..domain import SeriesKey, SeriesWrite
-from ..errors import Forbidden, NotFound, TimeseriesError
+from ..errors import TimeseriesError
 from ..timeparse import now_us
-from .base import series_meta_for_key
+from .base import check_owner, series_meta_for_key
 from .documents import assemble, document_rest
 from .group_commit import BatchedOperation, Outcome, Transaction, WriteThread
 
@@ -154,12 +154,9 @@ def _check(operation: PointWrite, owners: dict[int, int]) -> None:
         if write.series_id is None:
             continue
         owner = owners.get(write.series_id)
-        if owner is None and write.key is None:
-            raise NotFound(f"series {write.series_id} does not exist")
-        if owner is not None and owner != write.user_id:
-            raise Forbidden(
-                f"series {write.series_id} belongs to another user: you cannot write to it"
-            )
+        if owner is None and write.key is not None:
+            continue  # created again from its key
+        check_owner(owner, write.user_id, write.series_id, "write to")
 
 
 def _render_in_transaction(
