@@ -1,16 +1,19 @@
 """Fixtures: users, a database per test on every backend, the app in-process, a real server."""
 
+import functools
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,7 +24,37 @@ ROBIN_TOKEN = "robin-token-0123456789abcdef"
 ALICE_TOKEN = "alice-token-0123456789abcdef"
 SEED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
-BACKENDS = ["sqlite"]
+POSTGRES = os.environ.get("TIMESERIES_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@functools.cache
+def postgres_unavailable() -> str | None:
+    """Why the test PostgreSQL server cannot be used, or None when it can."""
+    try:
+        psycopg.connect(POSTGRES, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {POSTGRES} is not reachable: {exc}"
+    return None
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A URL for a fresh PostgreSQL schema of the test database, dropped afterwards.
+
+    Skips when the server is absent, except under CI=true, where the PostgreSQL half must run.
+    """
+    reason = postgres_unavailable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture
@@ -43,6 +76,9 @@ def users_path(tmp_path: Path) -> Path:
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database of each backend."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_schema")
+        return url
     return f"sqlite:///{tmp_path / 'timeseries.sqlite'}"
 
 

@@ -137,4 +137,6 @@ def open_storage(
         return SQLiteStorage(
             target, synchronous=sqlite_synchronous, max_queued_writes=max_queued_writes
         )
-    raise BadInput("PostgreSQL is not supported by this version yet; use a sqlite:/// URL")
+    from .postgres import PostgresStorage
+
+    return PostgresStorage(target, max_queued_writes=max_queued_writes)

@@ -17,7 +17,7 @@ from ..errors import NotFound
 from .base import SERIES_COLUMNS, Storage, check_owner, series_from_row
 from .group_commit import Transaction, WriteThread, unavailable_from
 from .migrations import migrations
-from .sqlite_points import PointIds, PointWrite, find_series_by_key, prepare
+from .sqlite_points import PointIds, PointWrite, find_series_by_key, prepare, reserve_ids
 
 T = TypeVar("T")
 
@@ -42,7 +42,9 @@ class SQLiteStorage(Storage):
         self._writer = WriteThread(
             self._connect_writer, lock_path=f"{path}-writer.lock", max_queued=max_queued_writes
         )
-        self._ids = PointIds(self._writer)
+        self._ids = PointIds(
+            lambda count: self._writer.submit(lambda tx: reserve_ids(tx.conn, count))
+        )
         self._keys: dict[tuple[int, SeriesKey], int] = {}
         self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sqlite-reader")
         self._local = threading.local()

@@ -9,7 +9,7 @@ multi-row INSERTs, updates the counts and commits.
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..domain import SeriesKey, SeriesWrite
@@ -17,7 +17,7 @@ from ..errors import TimeseriesError
 from ..timeparse import now_us
 from .base import check_owner, series_meta_for_key
 from .documents import assemble, document_rest
-from .group_commit import BatchedOperation, Outcome, Transaction, WriteThread
+from .group_commit import BatchedOperation, Outcome, Transaction
 
 # Ids a process reserves at a time; a restart leaves the rest of its block unused (ids are
 # unique and never reused, not gapless).
@@ -38,10 +38,14 @@ def _insert_sql(rows: int) -> str:
 
 
 class PointIds:
-    """Point ids for this process, from blocks reserved in the database."""
+    """Point ids for this process, from blocks reserved in the database.
 
-    def __init__(self, writer: WriteThread) -> None:
-        self._writer = writer
+    ``reserve(count)`` moves the database's high-water mark past ``count`` new ids and returns
+    the first: each backend knows how to do that atomically across processes.
+    """
+
+    def __init__(self, reserve: Callable[[int], Awaitable[int]]) -> None:
+        self._reserve = reserve
         self._next = 0
         self._end = 0
         self._refill = asyncio.Lock()
@@ -52,7 +56,7 @@ class PointIds:
             async with self._refill:
                 if self._end - self._next < count:
                     size = max(ID_BLOCK, count)
-                    first: int = await self._writer.submit(lambda tx: reserve_ids(tx.conn, size))
+                    first = await self._reserve(size)
                     self._next, self._end = first, first + size
         first = self._next
         self._next += count
@@ -117,7 +121,7 @@ class PointWrite(BatchedOperation):
         added: dict[int, int] = {}
         for operation in operations:
             try:
-                _check(operation, owners)
+                check_writes(operation, owners)
             except TimeseriesError as refused:
                 outcomes.append((False, refused))
                 continue
@@ -147,7 +151,7 @@ def _add_to_counts(conn: sqlite3.Connection, added: dict[int, int]) -> None:
     )
 
 
-def _check(operation: PointWrite, owners: dict[int, int]) -> None:
+def check_writes(operation: PointWrite, owners: dict[int, int]) -> None:
     """Refuse the whole request, before anything is written, if a named series is not the
     user's. A keyed series that vanished (deleted meanwhile) is simply created again."""
     for write in operation.writes:

@@ -1,0 +1,247 @@
+"""PostgreSQL, for when one machine is not enough: any number of server processes, on any number
+of machines, against one database.
+
+Nothing a request depends on lives only in one process: ids come from the database (in blocks,
+see ``PointIds``), ownership is checked inside each write transaction, and the key -> series
+cache only ever holds ids that the writer checks again.
+"""
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
+from ..errors import NotFound, Unavailable
+from .base import SERIES_COLUMNS, Storage, check_owner, series_from_row
+from .migrations import migrations
+from .postgres_writer import Connection, PostgresWriter, unavailable_from_pg
+from .sqlite_points import PointIds, PointWrite, prepare
+
+log = logging.getLogger(__name__)
+
+CHUNK_POINTS = 10_000
+READ_CONNECTIONS = 8
+MAX_CACHED_KEYS = 100_000
+MIN_TS = -(2**63)
+MAX_TS = 2**63 - 1
+# Taken while migrating, so that server processes starting together upgrade the schema once.
+MIGRATION_LOCK = 0x7453_4150  # "tsAP"
+
+
+class PostgresStorage(Storage):
+    """Series and points in a PostgreSQL database (or the schema its URL's search_path names)."""
+
+    def __init__(self, conninfo: str, max_queued_writes: int = 10_000) -> None:
+        self.conninfo = conninfo
+        self._pool = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=READ_CONNECTIONS,
+            open=False,
+            kwargs={"autocommit": True},
+            name="timeseries-readers",
+        )
+        self._ids = PointIds(self._reserve_ids)
+        self._writer = PostgresWriter(conninfo, self._ids, max_queued_writes)
+        self._keys: dict[tuple[int, SeriesKey], int] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            async with await psycopg.AsyncConnection.connect(self.conninfo) as conn:
+                await migrate(conn)
+            await self._pool.open(wait=True, timeout=30)
+            await self._writer.start()
+        except psycopg.Error as exc:
+            raise Unavailable(f"cannot use the PostgreSQL database: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._writer.stop()
+        await self._pool.close()
+
+    async def _fetchone(self, query: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(query, params)
+                return await cursor.fetchone()
+        except psycopg.Error as exc:
+            raise unavailable_from_pg(exc) from exc
+
+    async def _reserve_ids(self, count: int) -> int:
+        row = await self._fetchone(
+            "UPDATE id_counters SET last = last + %s WHERE name = 'points' RETURNING last", (count,)
+        )
+        last: int = row[0]
+        return last - count + 1
+
+    # -- series ------------------------------------------------------------------------------
+
+    async def create_series(self, owner_id: int, meta: SeriesMeta, created_us: int) -> int:
+        row = await self._fetchone(
+            'INSERT INTO series (owner_id, "desc", device_desc, device_id, created_us) '
+            "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (owner_id, meta.desc, meta.device_desc, meta.device_id, created_us),
+        )
+        series_id: int = row[0]
+        return series_id
+
+    async def list_series(self) -> list[SeriesInfo]:
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(f"SELECT {SERIES_COLUMNS} FROM series ORDER BY id")
+                rows = await cursor.fetchall()
+        except psycopg.Error as exc:
+            raise unavailable_from_pg(exc) from exc
+        return [series_from_row(row) for row in rows]
+
+    async def get_series(self, series_id: int) -> SeriesInfo:
+        row = await self._fetchone(
+            f"SELECT {SERIES_COLUMNS} FROM series WHERE id = %s", (series_id,)
+        )
+        if row is None:
+            raise NotFound(f"series {series_id} does not exist")
+        return series_from_row(row)
+
+    async def delete_series(self, user_id: int, series_id: int) -> None:
+        async def delete(conn: Connection) -> None:
+            await _check_owner(conn, user_id, series_id, "delete")
+            await conn.execute("DELETE FROM points WHERE series_id = %s", (series_id,))
+            await conn.execute("DELETE FROM series WHERE id = %s", (series_id,))
+
+        await self._writer.submit(delete)
+
+    async def series_points_json(
+        self, series_id: int, start_us: int | None, end_us: int | None
+    ) -> AsyncIterator[bytes]:
+        start = MIN_TS if start_us is None else start_us
+        end = MAX_TS if end_us is None else end_us
+        after = (start, -1)
+        while True:
+            chunk, after_next = await self._points_chunk(series_id, after, end)
+            if chunk is None:
+                return
+            yield chunk.encode()
+            if after_next is None:
+                return
+            after = after_next
+
+    async def _points_chunk(
+        self, series_id: int, after: tuple[int, int], end: int
+    ) -> tuple[str | None, tuple[int, int] | None]:
+        """Up to CHUNK_POINTS documents after the (ts, id) key ``after``, and the next key."""
+        after_ts, after_id = after
+        try:
+            async with self._pool.connection() as conn:
+                # The chunk's last key first, so the documents query has a closed range (see
+                # the SQLite backend).
+                cursor = await conn.execute(
+                    "SELECT ts, id FROM points WHERE series_id = %s AND (ts, id) > (%s, %s) "
+                    "AND ts <= %s ORDER BY ts, id OFFSET %s LIMIT 1",
+                    (series_id, after_ts, after_id, end, CHUNK_POINTS - 1),
+                )
+                bound = await cursor.fetchone()
+                last = (end, MAX_TS) if bound is None else (bound[0], bound[1])
+                cursor = await conn.execute(
+                    "SELECT string_agg(doc, ',' ORDER BY ts, id) FROM points WHERE series_id = %s "
+                    "AND (ts, id) > (%s, %s) AND (ts, id) <= (%s, %s)",
+                    (series_id, after_ts, after_id, *last),
+                )
+                row = await cursor.fetchone()
+        except psycopg.Error as exc:
+            raise unavailable_from_pg(exc) from exc
+        assert row is not None
+        return row[0], (None if bound is None else last)
+
+    # -- points ------------------------------------------------------------------------------
+
+    async def write_points(self, writes: Sequence[SeriesWrite]) -> list[list[int]]:
+        series_ids = [
+            w.series_id if w.series_id is not None else await self._series_for_key(w)
+            for w in writes
+        ]
+        known = sum(len(w.points) for w, sid in zip(writes, series_ids, strict=True) if sid)
+        next_id = await self._ids.take(known) if known else 0
+        prepared = []
+        for write, series_id in zip(writes, series_ids, strict=True):
+            ready, next_id = prepare(write, series_id, next_id)
+            prepared.append(ready)
+        ids: list[list[int]] = await self._writer.submit(PointWrite(prepared))
+        return ids
+
+    async def _series_for_key(self, write: SeriesWrite) -> int | None:
+        """The id of the series a key names, if it exists (the writer re-checks it)."""
+        assert write.key is not None
+        cache_key = (write.user_id, write.key)
+        if cache_key not in self._keys:
+            if len(self._keys) > MAX_CACHED_KEYS:
+                self._keys.clear()
+            key = write.key
+            row = await self._fetchone(
+                "SELECT id FROM series WHERE owner_id = %s AND bucket = %s AND measurement = %s "
+                "AND tags = %s",
+                (write.user_id, key.bucket, key.measurement, key.tags_json()),
+            )
+            if row is None:
+                return None
+            self._keys[cache_key] = row[0]
+        return self._keys[cache_key]
+
+    async def get_point_json(self, point_id: int) -> str:
+        row = await self._fetchone("SELECT doc FROM points WHERE id = %s", (point_id,))
+        if row is None:
+            raise NotFound(f"point {point_id} does not exist")
+        doc: str = row[0]
+        return doc
+
+    async def delete_point(self, user_id: int, point_id: int) -> None:
+        async def delete(conn: Connection) -> None:
+            cursor = await conn.execute("SELECT series_id FROM points WHERE id = %s", (point_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                raise NotFound(f"point {point_id} does not exist")
+            await _check_owner(conn, user_id, row[0], "delete points of")
+            cursor = await conn.execute("DELETE FROM points WHERE id = %s", (point_id,))
+            if cursor.rowcount:  # not deleted meanwhile by another server
+                await conn.execute(
+                    "UPDATE series SET point_count = point_count - 1 WHERE id = %s", (row[0],)
+                )
+
+        await self._writer.submit(delete)
+
+    async def count_points(self) -> int:
+        row = await self._fetchone("SELECT coalesce(sum(point_count), 0)::bigint FROM series")
+        count: int = row[0]
+        return count
+
+
+async def _check_owner(conn: Connection, user_id: int, series_id: int, action: str) -> None:
+    cursor = await conn.execute(
+        "SELECT owner_id FROM series WHERE id = %s FOR UPDATE", (series_id,)
+    )
+    row = await cursor.fetchone()
+    check_owner(row[0] if row else None, user_id, series_id, action)
+
+
+async def migrate(conn: Connection) -> None:
+    """Bring the schema to the newest version; safe when several processes start at once."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        cursor = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        row = await cursor.fetchone()
+        current = row[0] if row else 0
+        for version, name, sql in migrations("postgres"):
+            if version <= current:
+                continue
+            await conn.execute(sql.encode())
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
+            )
+            log.info("database upgraded to version %d (%s)", version, name)

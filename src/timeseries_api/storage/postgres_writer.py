@@ -1,0 +1,244 @@
+"""Group commit on PostgreSQL: the writes of one process share transactions.
+
+Every point write locks its series row (its point count changes), so one transaction per request
+would make concurrent writers of one series wait for each other's commit, one at a time. Instead
+a task on the event loop takes every write that was queued while the previous transaction was
+committing and runs them all in one transaction on its own connection, as the SQLite writer
+does. Server processes on other machines do the same; they meet on row locks, taken in id
+order, and a deadlock or serialization failure simply runs the batch again.
+
+Contract for operations, as on SQLite: raise a domain error only before changing anything; any
+other failure rolls the whole batch back and every request in it gets the error.
+"""
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from ..domain import SeriesKey
+from ..errors import TimeseriesError, Unavailable
+from ..timeparse import now_us
+from .base import series_meta_for_key
+from .documents import assemble
+from .group_commit import MAX_OPERATIONS_PER_COMMIT, Outcome
+from .sqlite_points import PointIds, PointWrite, PreparedWrite, check_writes
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[Any]
+Operation = Callable[[Connection], Awaitable[Any]] | PointWrite
+RETRIES = 5
+
+
+def unavailable_from_pg(exc: psycopg.Error) -> Unavailable:
+    """Turn a PostgreSQL failure into a 503 a person can act on."""
+    if isinstance(exc, pg_errors.DiskFull):
+        return Unavailable("the database server's disk is full: writes are refused")
+    if isinstance(exc, pg_errors.ReadOnlySqlTransaction):
+        return Unavailable("the database is read-only (a standby?): writes are refused")
+    if isinstance(exc, psycopg.OperationalError):
+        return Unavailable("the database server cannot be reached; retry shortly")
+    return Unavailable(f"the database refused the write ({exc.sqlstate}); retry shortly")
+
+
+class PostgresWriter:
+    """The group-commit writer of one process."""
+
+    def __init__(self, conninfo: str, ids: PointIds, max_queued: int = 10_000) -> None:
+        self._conninfo = conninfo
+        self._ids = ids
+        self._max_queued = max_queued
+        self._queue: deque[tuple[Operation, asyncio.Future[Any]]] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._conn: Connection | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        """Connect and start taking writes."""
+        self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+        self._wakeup = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="postgres-writer")
+
+    async def stop(self) -> None:
+        """Finish every queued write, then close the connection."""
+        self._stopping = True
+        if self._task is not None and self._wakeup is not None:
+            self._wakeup.set()
+            await self._task
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def submit(self, operation: Callable[[Connection], Awaitable[T]] | PointWrite) -> T:
+        """Run ``operation`` in the next shared transaction; return once it is committed."""
+        if self._stopping or self._wakeup is None:
+            raise Unavailable("the server is shutting down; retry shortly")
+        if len(self._queue) >= self._max_queued:
+            raise Unavailable("the server is busy with other writes; retry in a second")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((operation, future))
+        self._wakeup.set()
+        return await future
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = [
+                    self._queue.popleft()
+                    for _ in range(min(len(self._queue), MAX_OPERATIONS_PER_COMMIT))
+                ]
+                outcomes = await self._execute([operation for operation, _ in batch])
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():  # the client went away; the write stands
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+            if self._stopping:
+                return
+
+    async def _execute(self, operations: list[Operation]) -> list[Outcome]:
+        for attempt in range(RETRIES):
+            try:
+                conn = await self._connection()
+                async with conn.transaction():
+                    return await _run_operations(conn, operations, self._ids)
+            except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
+                log.info("write batch met another server's writes; running it again")
+                await asyncio.sleep(0.01 * (attempt + 1))
+            except psycopg.Error as exc:
+                log.error("write transaction of %d operations failed: %s", len(operations), exc)
+                return [(False, unavailable_from_pg(exc))] * len(operations)
+            except Exception as exc:
+                log.exception("write operation failed; rolled back its batch")
+                return [(False, exc)] * len(operations)
+        unavailable = Unavailable("the database stayed busy with other servers' writes; retry")
+        return [(False, unavailable)] * len(operations)
+
+    async def _connection(self) -> Connection:
+        """The writer's connection, opened again after the server dropped it."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+        return self._conn
+
+
+async def _run_operations(
+    conn: Connection, operations: list[Operation], ids: PointIds
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    start = 0
+    while start < len(operations):
+        operation = operations[start]
+        if isinstance(operation, PointWrite):
+            end = start + 1
+            while end < len(operations) and isinstance(operations[end], PointWrite):
+                end += 1
+            outcomes += await write_points(conn, operations[start:end], ids)  # type: ignore[arg-type]
+            start = end
+            continue
+        try:
+            outcomes.append((True, await operation(conn)))
+        except TimeseriesError as refused:  # raised before any change, by contract
+            outcomes.append((False, refused))
+        start += 1
+    return outcomes
+
+
+async def write_points(
+    conn: Connection, operations: Sequence[PointWrite], ids: PointIds
+) -> list[Outcome]:
+    """The points of many requests in one INSERT; each request checked on its own first."""
+    named = sorted({w.series_id for op in operations for w in op.writes if w.series_id})
+    # FOR UPDATE in id order: the counts change, and a concurrent delete must wait for us.
+    cursor = await conn.execute(
+        "SELECT id, owner_id FROM series WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (named,)
+    )
+    owners: dict[int, int] = dict(await cursor.fetchall())
+    created: dict[tuple[int, SeriesKey], int] = {}
+    params: list[int | str] = []
+    added: dict[int, int] = {}
+    outcomes: list[Outcome] = []
+    for operation in operations:
+        try:
+            check_writes(operation, owners)
+        except TimeseriesError as refused:
+            outcomes.append((False, refused))
+            continue
+        point_ids = []
+        for write in operation.writes:
+            if write.series_id is not None and write.series_id in owners:
+                series_id, write_ids, write_params = write.series_id, write.ids, write.params
+            else:  # a key that names no series yet (or one deleted meanwhile)
+                series_id = await _series_for_key(conn, created, write)
+                write_ids, write_params = await _render(write, series_id, ids)
+            params += write_params
+            point_ids.append(write_ids)
+            added[series_id] = added.get(series_id, 0) + len(write_ids)
+        outcomes.append((True, point_ids))
+    if params:
+        await conn.execute(
+            "INSERT INTO points (id, series_id, ts, doc) SELECT * FROM "
+            "unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[])",
+            (params[0::4], params[1::4], params[2::4], params[3::4]),
+        )
+        await conn.execute(
+            "UPDATE series SET point_count = point_count + d.n "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS d(id, n) WHERE series.id = d.id",
+            (list(added), list(added.values())),
+        )
+    return outcomes
+
+
+async def _render(
+    write: PreparedWrite, series_id: int, ids: PointIds
+) -> tuple[list[int], list[Any]]:
+    """Ids and INSERT parameters for a write whose series was only found in the transaction."""
+    first = await ids.take(len(write.points))
+    point_ids = list(range(first, first + len(write.points)))
+    params: list[Any] = []
+    for pid, (ts_us, rest) in zip(point_ids, write.points, strict=True):
+        params += (pid, series_id, ts_us, assemble(pid, series_id, rest))
+    return point_ids, params
+
+
+async def _series_for_key(
+    conn: Connection, created: dict[tuple[int, SeriesKey], int], write: PreparedWrite
+) -> int:
+    """The user's series with this key, created (and locked) if there is none."""
+    assert write.key is not None
+    key = write.key
+    if (write.user_id, key) in created:
+        return created[write.user_id, key]
+    meta = series_meta_for_key(key)
+    cursor = await conn.execute(
+        'INSERT INTO series (owner_id, "desc", device_desc, device_id, created_us, bucket, '
+        "measurement, tags) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (owner_id, bucket, measurement, tags) WHERE measurement IS NOT NULL "
+        "DO NOTHING RETURNING id",
+        (write.user_id, meta.desc, meta.device_desc, meta.device_id, now_us(), key.bucket,
+         key.measurement, key.tags_json()),
+    )  # fmt: skip
+    row = await cursor.fetchone()
+    if row is None:  # created by another server meanwhile
+        cursor = await conn.execute(
+            "SELECT id FROM series WHERE owner_id = %s AND bucket = %s AND measurement = %s "
+            "AND tags = %s FOR UPDATE",
+            (write.user_id, key.bucket, key.measurement, key.tags_json()),
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+    series_id: int = row[0]
+    created[write.user_id, key] = series_id
+    return series_id

@@ -1,0 +1,74 @@
+"""Several server processes on one database, as behind a load balancer: no write lost or doubled."""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from .conftest import ROBIN_TOKEN, start_server
+
+WRITERS_PER_SERVER = 6
+REQUESTS_PER_WRITER = 40
+
+
+def test_two_servers_on_one_database_store_every_acknowledged_point_once(
+    tmp_path: Path, database_url: str, users_path: Path
+) -> None:
+    servers = [start_server(tmp_path, database_url, users_path, env=None) for _ in range(2)]
+    try:
+        series_id = httpx.put(
+            servers[0].url + "/series/new",
+            json={"token": ROBIN_TOKEN, "device_desc": "d", "device_id": "i"},
+        ).json()
+
+        def writer(n: int) -> list[tuple[int, float]]:
+            """Single points and small batches to the seed series, line protocol to keyed ones."""
+            url = servers[n % 2].url
+            acknowledged: list[tuple[int, float]] = []
+            with httpx.Client(base_url=url, timeout=30) as http:
+                for i in range(REQUESTS_PER_WRITER):
+                    value = n * 1000 + i
+                    if i % 3 == 0:
+                        points = [{"fields": {"v": value}}, {"fields": {"v": -value}}]
+                        body = {"token": ROBIN_TOKEN, "series_id": series_id, "points": points}
+                        response = http.post("/point/new", json=body)
+                        assert response.status_code == 201, response.text
+                        acknowledged += zip(response.json(), (value, -value), strict=True)
+                    elif i % 3 == 1:
+                        body = {
+                            "token": ROBIN_TOKEN,
+                            "series_id": series_id,
+                            "fields": {"v": value},
+                        }
+                        response = http.put("/point/new", json=body)
+                        assert response.status_code == 201, response.text
+                        acknowledged.append((response.json(), value))
+                    else:  # both servers race to create the same keyed series
+                        response = http.post(
+                            "/api/v2/write?bucket=b&precision=s",
+                            content=f"room,sensor=s{i % 4} v={value}",
+                            headers={"Authorization": f"Token {ROBIN_TOKEN}"},
+                        )
+                        assert response.status_code == 204, response.text
+            return acknowledged
+
+        with ThreadPoolExecutor(2 * WRITERS_PER_SERVER) as pool:
+            results = list(pool.map(writer, range(2 * WRITERS_PER_SERVER)))
+
+        acknowledged = dict(pair for result in results for pair in result)
+        assert len(acknowledged) == sum(len(r) for r in results), "a point id was handed out twice"
+        for server in servers:
+            stored = httpx.get(f"{server.url}/series/{series_id}", timeout=30).json()
+            assert sorted(p["id"] for p in stored) == sorted(acknowledged), "lost or doubled"
+            assert {p["id"]: p["fields"]["v"] for p in stored} == acknowledged
+
+        listing = httpx.get(servers[1].url + "/series").json()
+        keyed = [s for s in listing.values() if s.get("measurement") == "room"]
+        assert sorted(s["tags"]["sensor"] for s in keyed) == ["s0", "s1", "s2", "s3"]
+        lines_written = 2 * WRITERS_PER_SERVER * (REQUESTS_PER_WRITER // 3)
+        assert sum(s["count"] for s in keyed) == lines_written
+        total = httpx.get(servers[0].url + "/points/count").json()
+        assert total == len(acknowledged) + lines_written
+    finally:
+        for server in servers:
+            server.stop()
