@@ -1,5 +1,6 @@
 """The ``timeseries-api`` command: thin shells over library calls."""
 
+import asyncio
 import logging
 import os
 import sys
@@ -10,8 +11,9 @@ import click
 import uvicorn
 
 from .config import Settings
-from .errors import BadInput
-from .storage.base import parse_database_url
+from .errors import BadInput, Unavailable
+from .storage.base import open_storage, parse_database_url
+from .storage.transfer import CopyReport, copy_database
 from .users import UsersFileError, add_user, list_users, readable_by_others
 
 log = logging.getLogger("timeseries_api")
@@ -185,6 +187,41 @@ def users_list(path: Path | None) -> None:
             click.echo(f"{user.id}\t{user.name}")
     except (UsersFileError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--from", "source", required=True, metavar="URL", help="The database to copy.")
+@click.option("--to", "target", required=True, metavar="URL", help="The database to copy into.")
+def migrate(source: str, target: str) -> None:
+    """Copy every series and point from one database to another (SQLite <-> PostgreSQL).
+
+    Ids, owners and times are kept. Stop the servers writing to the source first. The target
+    must be empty or hold an earlier copy: running the command again is safe and finishes an
+    interrupted copy. The counts are verified at the end.
+    """
+    try:
+        report = asyncio.run(_migrate(source, target))
+    except (BadInput, Unavailable) as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Copied {report.series} series and {report.points} points to {target}.")
+
+
+async def _migrate(source_url: str, target_url: str) -> CopyReport:
+    backend, path = parse_database_url(source_url)
+    if backend == "sqlite" and not Path(path).is_file():
+        raise BadInput(f"there is no SQLite database at {path}")
+    source, target = open_storage(source_url), open_storage(target_url)
+    await source.open()
+    try:
+        await target.open()
+        try:
+            total = await source.count_points()
+            with click.progressbar(length=total, label="Copying points", file=sys.stderr) as bar:
+                return await copy_database(source, target, bar.update)
+        finally:
+            await target.close()
+    finally:
+        await source.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,9 @@ import orjson
 from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import BadInput, Forbidden, NotFound
 
+# A stored point as it is copied between databases: (id, series_id, ts_us, document).
+PointRow = tuple[int, int, int, str]
+
 # Ids are SQL BIGINTs on both backends; anything larger cannot exist.
 MAX_ID = 2**63 - 1
 
@@ -73,6 +76,24 @@ class Storage(ABC):
     async def count_points(self) -> int:
         """The number of points in all series."""
 
+    # -- copying between databases (``timeseries-api migrate``) ---------------------------------
+
+    @abstractmethod
+    async def export_points(self, after_id: int, limit: int) -> list[PointRow]:
+        """Up to ``limit`` stored points with ids above ``after_id``, by id."""
+
+    @abstractmethod
+    async def import_series(self, series: Sequence[SeriesInfo]) -> None:
+        """Store series with their ids, owners and times as they are; existing ids are kept."""
+
+    @abstractmethod
+    async def import_points(self, rows: Sequence[PointRow]) -> None:
+        """Store points with their ids as they are, in one transaction; existing ids are kept."""
+
+    @abstractmethod
+    async def finish_import(self) -> None:
+        """Recount every series and move the id counters past every imported id."""
+
 
 SERIES_COLUMNS = (
     'id, owner_id, "desc", device_desc, device_id, created_us, point_count, bucket, measurement, '
@@ -88,6 +109,16 @@ def series_from_row(row: Sequence[Any]) -> SeriesInfo:
     if measurement is not None:
         key = SeriesKey(bucket, measurement, tuple(sorted(orjson.loads(tags).items())))
     return SeriesInfo(series_id, owner_id, desc, device_desc, device_id, created_us, count, key)
+
+
+def series_row(series: SeriesInfo) -> tuple[Any, ...]:
+    """The values of ``SERIES_COLUMNS`` for a series (the inverse of ``series_from_row``)."""
+    key = series.key
+    return (
+        series.id, series.owner_id, series.desc, series.device_desc, series.device_id,
+        series.created_us, series.count, key and key.bucket, key and key.measurement,
+        key and key.tags_json(),
+    )  # fmt: skip
 
 
 def check_owner(owner_id: int | None, user_id: int, series_id: int, action: str) -> None:

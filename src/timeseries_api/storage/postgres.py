@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import NotFound, Unavailable
-from .base import SERIES_COLUMNS, Storage, check_owner, series_from_row
+from .base import SERIES_COLUMNS, PointRow, Storage, check_owner, series_from_row, series_row
 from .migrations import migrations
 from .postgres_writer import Connection, PostgresWriter, unavailable_from_pg
 from .sqlite_points import PointIds, PointWrite, prepare
@@ -216,6 +216,63 @@ class PostgresStorage(Storage):
         row = await self._fetchone("SELECT coalesce(sum(point_count), 0)::bigint FROM series")
         count: int = row[0]
         return count
+
+    # -- copying between databases ------------------------------------------------------------
+
+    async def export_points(self, after_id: int, limit: int) -> list[PointRow]:
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT id, series_id, ts, doc FROM points WHERE id > %s ORDER BY id LIMIT %s",
+                    (after_id, limit),
+                )
+                return await cursor.fetchall()
+        except psycopg.Error as exc:
+            raise unavailable_from_pg(exc) from exc
+
+    async def import_series(self, series: Sequence[SeriesInfo]) -> None:
+        rows = [series_row(s) for s in series]
+
+        async def insert(conn: Connection) -> None:
+            async with conn.cursor() as cursor:
+                await cursor.executemany(
+                    f"INSERT INTO series ({SERIES_COLUMNS}) VALUES ({', '.join(['%s'] * 10)}) "
+                    "ON CONFLICT (id) DO NOTHING",
+                    rows,
+                )
+
+        await self._writer.submit(insert)
+
+    async def import_points(self, rows: Sequence[PointRow]) -> None:
+        columns = tuple(list(column) for column in zip(*rows, strict=True)) if rows else ()
+
+        async def insert(conn: Connection) -> None:
+            await conn.execute(
+                "INSERT INTO points (id, series_id, ts, doc) SELECT * FROM "
+                "unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[]) "
+                "ON CONFLICT (id) DO NOTHING",
+                columns,
+            )
+
+        if rows:
+            await self._writer.submit(insert)
+
+    async def finish_import(self) -> None:
+        async def finish(conn: Connection) -> None:
+            await conn.execute(
+                "UPDATE series SET point_count = "
+                "(SELECT count(*) FROM points WHERE series_id = series.id)"
+            )
+            await conn.execute(
+                "SELECT setval(pg_get_serial_sequence('series', 'id'), "
+                "(SELECT coalesce(max(id), 0) + 1 FROM series), false)"
+            )
+            await conn.execute(
+                "UPDATE id_counters SET last = greatest(last, "
+                "(SELECT coalesce(max(id), 0) FROM points)) WHERE name = 'points'"
+            )
+
+        await self._writer.submit(finish)
 
 
 async def _check_owner(conn: Connection, user_id: int, series_id: int, action: str) -> None:

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import NotFound
-from .base import SERIES_COLUMNS, Storage, check_owner, series_from_row
+from .base import SERIES_COLUMNS, PointRow, Storage, check_owner, series_from_row, series_row
 from .group_commit import Transaction, WriteThread, unavailable_from
 from .migrations import migrations
 from .sqlite_points import PointIds, PointWrite, find_series_by_key, prepare, reserve_ids
@@ -207,6 +207,44 @@ class SQLiteStorage(Storage):
         )
         count: int = row[0]
         return count
+
+    # -- copying between databases ------------------------------------------------------------
+
+    async def export_points(self, after_id: int, limit: int) -> list[PointRow]:
+        return await self._read(
+            lambda c: c.execute(
+                "SELECT id, series_id, ts, doc FROM points WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+        )
+
+    async def import_series(self, series: Sequence[SeriesInfo]) -> None:
+        rows = [series_row(s) for s in series]
+        await self._writer.submit(
+            lambda tx: tx.conn.executemany(
+                f"INSERT OR IGNORE INTO series ({SERIES_COLUMNS}) VALUES ({_marks(10)})", rows
+            )
+        )
+
+    async def import_points(self, rows: Sequence[PointRow]) -> None:
+        # AUTOINCREMENT moves sqlite_sequence past explicit ids by itself.
+        await self._writer.submit(
+            lambda tx: tx.conn.executemany(
+                "INSERT OR IGNORE INTO points (id, series_id, ts, doc) VALUES (?, ?, ?, ?)", rows
+            )
+        )
+
+    async def finish_import(self) -> None:
+        await self._writer.submit(
+            lambda tx: tx.conn.execute(
+                "UPDATE series SET point_count = "
+                "(SELECT count(*) FROM points WHERE series_id = series.id)"
+            )
+        )
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
 
 
 def _check_owner(conn: sqlite3.Connection, user_id: int, series_id: int, action: str) -> None:
