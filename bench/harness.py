@@ -72,19 +72,49 @@ def running(args: list[str], probe: str, env: dict[str, str] | None = None) -> I
 
 @dataclass
 class Ours:
-    """Our server on a fresh (or given) SQLite file."""
+    """Our server on a fresh (or given) database."""
 
     url: str
-    database: Path
+    database: str
+
+
+POSTGRES = os.environ.get("TIMESERIES_BENCH_POSTGRES", "postgresql://127.0.0.1:5432/test")
 
 
 @contextmanager
-def ours(workers: int, database: Path | None = None, *extra: str) -> Iterator[Ours]:
+def postgres_schema() -> Iterator[str]:
+    """A URL for a fresh schema of the benchmark PostgreSQL database, dropped afterwards."""
+    import psycopg
+
+    schema = f"bench_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def fresh_database(backend: str) -> Iterator[str]:
+    """The URL of an empty database of ``backend`` (sqlite or postgresql)."""
+    if backend == "postgresql":
+        with postgres_schema() as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="ts-bench-db-") as tmp:
+        yield f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+
+
+@contextmanager
+def ours(workers: int, database: str | None = None, *extra: str) -> Iterator[Ours]:
+    """Our server with ``workers`` processes on ``database`` (a URL; default a fresh SQLite)."""
     with tempfile.TemporaryDirectory(prefix="ts-bench-") as tmp:
         users = Path(tmp) / "users.json"
         users.write_text(json.dumps({TOKEN: {"name": "bench", "id": 1}}))
         users.chmod(0o600)
-        database = database or Path(tmp) / "bench.sqlite"
+        database = database or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
         port = free_port()
         args = [
             SERVER_BIN,
@@ -94,7 +124,7 @@ def ours(workers: int, database: Path | None = None, *extra: str) -> Iterator[Ou
             "--workers",
             str(workers),
             "--database",
-            f"sqlite:///{database}",
+            database,
             "--users",
             str(users),
             "--min-timestamp",

@@ -8,7 +8,8 @@
 Every acknowledged point must be stored: after each run of ours the stored count is compared
 with the acknowledged responses (it may exceed them by requests in flight when wrk stopped).
 
-    .venv/bin/python bench/ingest.py [--runs 3] [--seconds 10] [--record]
+    .venv/bin/python bench/ingest.py [--backend sqlite|postgresql] [--runs 3] [--seconds 10]
+                                     [--record]
 """
 
 import argparse
@@ -21,6 +22,7 @@ from harness import (
     WrkResult,
     ceiling,
     create_series,
+    fresh_database,
     influxdb,
     median,
     ours,
@@ -47,9 +49,15 @@ class Scenario:
 
 
 def run_ours(
-    workers: int, script: str, per_request: int, seconds: int, conns: int, env: dict[str, str]
+    backend: str,
+    workers: int,
+    script: str,
+    per_request: int,
+    seconds: int,
+    conns: int,
+    env: dict[str, str],
 ) -> WrkResult:
-    with ours(workers) as server:
+    with fresh_database(backend) as database, ours(workers, database) as server:
         series_id = create_series(server.url)
         result = wrk(
             server.url + "/point/new",
@@ -86,7 +94,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--record", action="store_true", help="append to docs/benchmarks.md")
     parser.add_argument("--skip-influx", action="store_true")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
+    b = args.backend
     s = args.seconds
     lp_ours = {"WRITE_PATH": "/write?db=bench&precision=s", "AUTH": f"Token {TOKEN}"}
 
@@ -95,7 +105,7 @@ def main() -> None:
         plan += [
             (
                 Scenario(f"single point, ours, {workers} worker(s)", "point", 1),
-                lambda w=workers: run_ours(w, "put_point.lua", 1, s, 32, {}),
+                lambda w=workers: run_ours(b, w, "put_point.lua", 1, s, 32, {}),
             ),
             (
                 Scenario(
@@ -105,17 +115,17 @@ def main() -> None:
             ),
             (
                 Scenario(f"JSON batch of 1,000, ours, {workers} worker(s)", "point", 1000),
-                lambda w=workers: run_ours(w, "json_batch.lua", 1000, s, BATCH_CONNECTIONS, {}),
+                lambda w=workers: run_ours(b, w, "json_batch.lua", 1000, s, BATCH_CONNECTIONS, {}),
             ),
             (
                 Scenario(f"line protocol, 5,000 lines, ours, {workers} worker(s)", "point", 5000),
                 lambda w=workers: run_ours(
-                    w, "line_protocol.lua", 5000, s, BATCH_CONNECTIONS, lp_ours
+                    b, w, "line_protocol.lua", 5000, s, BATCH_CONNECTIONS, lp_ours
                 ),
             ),
             (
                 Scenario(f"line protocol, 1 line, ours, {workers} worker(s)", "point", 1),
-                lambda w=workers: run_ours(w, "line_protocol_single.lua", 1, s, 32, lp_ours),
+                lambda w=workers: run_ours(b, w, "line_protocol_single.lua", 1, s, 32, lp_ours),
             ),
         ]
     if not args.skip_influx:
@@ -167,11 +177,13 @@ def main() -> None:
                 rows.append(
                     f"- {workers} worker(s): line protocol ({kind}) at {ratio:.2f}x InfluxDB."
                 )
+    scaling = rates["single point, ours, 2 worker(s)"] / rates["single point, ours, 1 worker(s)"]
+    rows.append(f"- single-point writes, 2 workers / 1 worker: {scaling:.2f}x.")
     table = "\n".join(rows)
     print(table)
     if args.record:
-        command = f"bench/ingest.py --runs {args.runs} --seconds {args.seconds}"
-        record(f"Writes, median of {args.runs} runs", command, table)
+        command = f"bench/ingest.py --backend {args.backend} --runs {args.runs} --seconds {s}"
+        record(f"Writes on {args.backend}, median of {args.runs} runs", command, table)
 
 
 def _ceiling(workers: int, seconds: int) -> WrkResult:

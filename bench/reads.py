@@ -75,7 +75,10 @@ def main() -> None:
         database = Path(tmp) / "reads.sqlite"
         big = asyncio.run(fill(database))
         for run in range(args.runs):
-            with ours(1, database) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+            with (
+                ours(1, f"sqlite:///{database}") as server,
+                httpx.Client(base_url=server.url, timeout=60) as c,
+            ):
                 points = c.get(f"/series/{big}").json()
                 assert len(points) == BIG_SERIES, len(points)
                 assert len(c.get("/series").json()) == SMALL_SERIES

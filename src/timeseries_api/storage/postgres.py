@@ -17,8 +17,14 @@ from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import NotFound, Unavailable
 from .base import SERIES_COLUMNS, PointRow, Storage, check_owner, series_from_row, series_row
 from .migrations import migrations
-from .postgres_writer import Connection, PostgresWriter, unavailable_from_pg
-from .sqlite_points import PointIds, PointWrite, prepare
+from .postgres_writer import (
+    Connection,
+    CopyPointWrite,
+    PostgresWriter,
+    copy_text,
+    unavailable_from_pg,
+)
+from .sqlite_points import PointIds, prepare
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +175,8 @@ class PostgresStorage(Storage):
         for write, series_id in zip(writes, series_ids, strict=True):
             ready, next_id = prepare(write, series_id, next_id)
             prepared.append(ready)
-        ids: list[list[int]] = await self._writer.submit(PointWrite(prepared))
+        texts = [copy_text(ready.params) for ready in prepared]
+        ids: list[list[int]] = await self._writer.submit(CopyPointWrite(prepared, texts))
         return ids
 
     async def _series_for_key(self, write: SeriesWrite) -> int | None:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
@@ -32,8 +33,32 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[Any]
-Operation = Callable[[Connection], Awaitable[Any]] | PointWrite
 RETRIES = 5
+BACKSLASH, ESCAPED_BACKSLASH = "\\", "\\\\"
+
+
+@dataclass(frozen=True, slots=True)
+class CopyPointWrite(PointWrite):
+    """A request's points with their rows already in COPY's text format, one text per write
+    (empty for a write whose series is only found, or created, in the transaction)."""
+
+    copy_texts: Sequence[str]
+
+
+def copy_text(params: Sequence[int | str]) -> str:
+    """Flattened (id, series_id, ts, doc) rows as COPY FROM's text format.
+
+    A document is JSON, so it holds no raw tab or newline; only its backslashes need escaping.
+    Sending text this way costs a fraction of what psycopg's array or row dumpers cost per point.
+    """
+    fields = iter(params)
+    return "".join(
+        f"{pid}\t{sid}\t{ts}\t{str(doc).replace(BACKSLASH, ESCAPED_BACKSLASH)}\n"
+        for pid, sid, ts, doc in zip(fields, fields, fields, fields, strict=True)
+    )
+
+
+Operation = Callable[[Connection], Awaitable[Any]] | CopyPointWrite
 
 
 def unavailable_from_pg(exc: psycopg.Error) -> Unavailable:
@@ -75,7 +100,7 @@ class PostgresWriter:
         if self._conn is not None:
             await self._conn.close()
 
-    async def submit(self, operation: Callable[[Connection], Awaitable[T]] | PointWrite) -> T:
+    async def submit(self, operation: Callable[[Connection], Awaitable[T]] | CopyPointWrite) -> T:
         """Run ``operation`` in the next shared transaction; return once it is committed."""
         if self._stopping or self._wakeup is None:
             raise Unavailable("the server is shutting down; retry shortly")
@@ -141,9 +166,9 @@ async def _run_operations(
     start = 0
     while start < len(operations):
         operation = operations[start]
-        if isinstance(operation, PointWrite):
+        if isinstance(operation, CopyPointWrite):
             end = start + 1
-            while end < len(operations) and isinstance(operations[end], PointWrite):
+            while end < len(operations) and isinstance(operations[end], CopyPointWrite):
                 end += 1
             outcomes += await write_points(conn, operations[start:end], ids)  # type: ignore[arg-type]
             start = end
@@ -156,55 +181,74 @@ async def _run_operations(
     return outcomes
 
 
+COUNTS_UPDATE = (
+    "UPDATE series SET point_count = point_count + d.n "
+    "FROM unnest(%s::bigint[], %s::bigint[]) AS d(id, n) WHERE series.id = d.id "
+    "RETURNING series.id, series.owner_id"
+)
+
+
+async def _add_to_counts(conn: Connection, added: dict[int, int]) -> dict[int, int]:
+    """Add to the point counts of series; returns the owner of each series that exists.
+
+    The UPDATE also locks each series until the commit, so a concurrent delete waits for us.
+    """
+    ordered = sorted(added)  # the usual plan locks in this order: fewer deadlocks to retry
+    cursor = await conn.execute(COUNTS_UPDATE, (ordered, [added[sid] for sid in ordered]))
+    return dict(await cursor.fetchall())
+
+
 async def write_points(
-    conn: Connection, operations: Sequence[PointWrite], ids: PointIds
+    conn: Connection, operations: Sequence[CopyPointWrite], ids: PointIds
 ) -> list[Outcome]:
-    """The points of many requests in one INSERT; each request checked on its own first."""
-    named = sorted({w.series_id for op in operations for w in op.writes if w.series_id})
-    # FOR UPDATE in id order: the counts change, and a concurrent delete must wait for us.
-    cursor = await conn.execute(
-        "SELECT id, owner_id FROM series WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (named,)
-    )
-    owners: dict[int, int] = dict(await cursor.fetchall())
-    created: dict[tuple[int, SeriesKey], int] = {}
-    params: list[int | str] = []
-    added: dict[int, int] = {}
+    """The points of many requests in one COPY; each request checked on its own first."""
+    planned: dict[int, int] = {}
+    for operation in operations:
+        for write in operation.writes:
+            if write.series_id is not None:
+                planned[write.series_id] = planned.get(write.series_id, 0) + len(write.points)
+    # Counts first, optimistically: one round trip locks the series and tells their owners.
+    owners = await _add_to_counts(conn, planned) if planned else {}
+    corrections: dict[int, int] = {}
+    texts: list[str] = []
     outcomes: list[Outcome] = []
+    created: dict[tuple[int, SeriesKey], int] = {}
     for operation in operations:
         try:
             check_writes(operation, owners)
         except TimeseriesError as refused:
             outcomes.append((False, refused))
+            for write in operation.writes:  # take back what the refused request counted
+                if write.series_id in owners:
+                    corrections[write.series_id] = corrections.get(write.series_id, 0) - len(
+                        write.points
+                    )
             continue
         point_ids = []
-        for write in operation.writes:
+        for write, text in zip(operation.writes, operation.copy_texts, strict=True):
             if write.series_id is not None and write.series_id in owners:
-                series_id, write_ids, write_params = write.series_id, write.ids, write.params
-            else:  # a key that names no series yet (or one deleted meanwhile)
-                series_id = await _series_for_key(conn, created, write)
-                write_ids, write_params = await _render(write, series_id, ids)
-            params += write_params
+                texts.append(text)
+                point_ids.append(write.ids)
+                continue
+            # A key that names no series yet, or one deleted meanwhile.
+            series_id = await _series_for_key(conn, created, write)
+            write_ids, params = await _render(write, series_id, ids)
+            texts.append(copy_text(params))
             point_ids.append(write_ids)
-            added[series_id] = added.get(series_id, 0) + len(write_ids)
+            corrections[series_id] = corrections.get(series_id, 0) + len(write_ids)
         outcomes.append((True, point_ids))
-    if params:
-        await conn.execute(
-            "INSERT INTO points (id, series_id, ts, doc) SELECT * FROM "
-            "unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[])",
-            (params[0::4], params[1::4], params[2::4], params[3::4]),
-        )
-        await conn.execute(
-            "UPDATE series SET point_count = point_count + d.n "
-            "FROM unnest(%s::bigint[], %s::bigint[]) AS d(id, n) WHERE series.id = d.id",
-            (list(added), list(added.values())),
-        )
+    if any(corrections.values()):
+        await _add_to_counts(conn, corrections)
+    if texts:
+        async with conn.cursor().copy("COPY points (id, series_id, ts, doc) FROM STDIN") as copy:
+            await copy.write("".join(texts))
     return outcomes
 
 
 async def _render(
     write: PreparedWrite, series_id: int, ids: PointIds
 ) -> tuple[list[int], list[Any]]:
-    """Ids and INSERT parameters for a write whose series was only found in the transaction."""
+    """Ids and rows for a write whose series was only found in the transaction."""
     first = await ids.take(len(write.points))
     point_ids = list(range(first, first + len(write.points)))
     params: list[Any] = []
