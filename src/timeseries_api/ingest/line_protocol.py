@@ -67,23 +67,44 @@ class _Bad(Exception):
 
 def parse_lines(body: bytes | str, precision: str = "ns") -> ParseResult:
     """Parse a whole request body."""
+    scale = precision_scale(precision)
+    points: list[LinePoint] = []
+    errors: list[LineError] = []
+    for number, line in body_lines(body):
+        parsed = parse_line_at(number, line, scale)
+        if isinstance(parsed, LineError):
+            errors.append(parsed)
+        else:
+            points.append(parsed)
+    return ParseResult(points, errors)
+
+
+def precision_scale(precision: str) -> int:
+    """Nanoseconds per unit of ``precision``; ``LineProtocolError`` for an unknown one."""
     if precision not in PRECISION_NS:
         raise LineProtocolError(
             f"unknown precision {precision!r}: use one of {', '.join(PRECISION_NS)}"
         )
-    scale = PRECISION_NS[precision]
+    return PRECISION_NS[precision]
+
+
+def body_lines(body: bytes | str) -> list[tuple[int, str]]:
+    """The body's lines with their numbers, stripped, without blank lines and comments."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    points: list[LinePoint] = []
-    errors: list[LineError] = []
+    kept = []
     for number, line in _lines(text):
         stripped = line.strip(" \t\r")
-        if not stripped or stripped[0] == "#":
-            continue
-        try:
-            points.append(_parse_line(stripped, scale))
-        except _Bad as exc:
-            errors.append(LineError(number, stripped, str(exc)))
-    return ParseResult(points, errors)
+        if stripped and stripped[0] != "#":
+            kept.append((number, stripped))
+    return kept
+
+
+def parse_line_at(number: int, line: str, scale: int) -> LinePoint | LineError:
+    """One stripped line: its point, or what is wrong with it."""
+    try:
+        return _parse_line(line, scale)
+    except _Bad as exc:
+        return LineError(number, line, str(exc))
 
 
 def _lines(text: str) -> list[tuple[int, str]]:

@@ -6,6 +6,7 @@ series N instead, which is how line protocol and the seed API share a series.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import orjson
 
@@ -19,7 +20,13 @@ from .json_body import (
     FieldsError,
     check_fields,
 )
-from .line_protocol import LineProtocolError, parse_lines
+from .line_protocol import (
+    LineError,
+    LineProtocolError,
+    body_lines,
+    parse_line_at,
+    precision_scale,
+)
 
 SERIES_ID_TAG = "series_id"
 
@@ -49,36 +56,56 @@ class LineBatch:
 def points_from_lines(body: bytes, precision: str, window: TimeWindow, now_us: int) -> LineBatch:
     """Parse a line protocol body; bad lines become messages, good ones points."""
     try:
-        parsed = parse_lines(body, precision)
+        scale = precision_scale(precision)
     except LineProtocolError as exc:
         raise BadInput(str(exc)) from None
-    batch = LineBatch(errors=[str(error) for error in parsed.errors])
+    lines = body_lines(body)
+    batch = LineBatch()
     checked_names: set[tuple[str, ...]] = set()  # lines of a series repeat their field names
-    for index, point in enumerate(parsed.points, start=1):
-        where = f"point {index} ({point.measurement[:40]})"
+    index = 0
+    for number, line in lines:
+        parsed = parse_line_at(number, line, scale)
+        if isinstance(parsed, LineError):
+            batch.errors.append(str(parsed))
+            continue
+        index += 1
+        measurement, tags, fields, time_ns = parsed
         try:
-            _check_line_fields(point.fields, checked_names)
+            _check_line_fields(fields, checked_names)
         except FieldsError as exc:
-            batch.errors.append(f"{where}: fields: {exc}")
+            batch.errors.append(f"{_where(index, measurement)}: fields: {exc}")
             continue
         ts_us = now_us
-        if point.time_ns is not None:
-            ts_us = point.time_ns // 1000
-            try:
-                window.check(ts_us, now_us, f"{where}: timestamp")
-            except BadInput as exc:
-                batch.errors.append(exc.message)
+        if time_ns is not None:
+            ts_us = time_ns // 1000
+            if not window.min_us <= ts_us <= now_us + window.max_ahead_us:
+                try:
+                    window.check(ts_us, now_us, f"{_where(index, measurement)}: timestamp")
+                except BadInput as exc:
+                    batch.errors.append(exc.message)
                 continue
-        target: _Target = (point.measurement, point.tags)
-        tags = dict(point.tags)
-        if SERIES_ID_TAG in tags:
-            text = tags[SERIES_ID_TAG]
-            if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-                batch.errors.append(f"{where}: tag series_id must be a series id, not {text!r}")
-                continue
-            target = int(text)
-        batch.points.setdefault(target, []).append(NewPoint(ts_us, orjson.dumps(point.fields)))
+        target = _target(measurement, tags)
+        if isinstance(target, str):
+            batch.errors.append(f"{_where(index, measurement)}: {target}")
+            continue
+        batch.points.setdefault(target, []).append(NewPoint(ts_us, orjson.dumps(fields)))
     return batch
+
+
+def _where(index: int, measurement: str) -> str:
+    return f"point {index} ({measurement[:40]})"
+
+
+@lru_cache(maxsize=4096)
+def _target(measurement: str, tags: tuple[tuple[str, str], ...]) -> _Target | str:
+    """Where a series' points go: its key, or the series its ``series_id`` tag names; or why
+    the tag names none."""
+    for name, value in tags:
+        if name == SERIES_ID_TAG:
+            if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+                return f"tag series_id must be a series id, not {value!r}"
+            return int(value)
+    return (measurement, tags)
 
 
 def _check_line_fields(fields: Mapping[str, object], checked_names: set[tuple[str, ...]]) -> None:
