@@ -46,7 +46,7 @@ def write(client: Any, series_id: int, token: str, fields: dict[str, Any]) -> ht
     return response
 
 
-# -- lifecycle ------------------------------------------------------------------------------------
+# -- lifecycle -------------------------------------------------------------------------------------
 
 
 def test_a_key_is_shown_once_listed_without_its_secret_and_revoked(
@@ -113,7 +113,7 @@ def test_revocation_holds_at_once_in_another_server_process(
         second.stop()
 
 
-# -- where a write key writes ---------------------------------------------------------------------
+# -- where a write key writes ----------------------------------------------------------------------
 
 
 def test_a_write_key_writes_through_every_way_a_token_is_accepted(
@@ -140,7 +140,7 @@ def test_a_write_key_writes_through_every_way_a_token_is_accepted(
     assert client.get("/series").json()[str(series_id)]["user"] == "Robin"
 
 
-# -- refusals -------------------------------------------------------------------------------------
+# -- refusals --------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def test_a_write_key_cannot_write_line_protocol_elsewhere(
     )
     assert named.status_code == 403
     assert named.json()["code"] == "forbidden"
-    assert "series_id=N" in named.json()["message"]
+    assert f"tag its lines with series_id={series_id}" in named.json()["message"]
     v1 = client.post(
         f"/write?db=home&p={write_key}",
         content=f"m,series_id={series_id} v=1i\nm,series_id={series_id + 1} v=2i",
@@ -261,7 +261,7 @@ def test_a_key_of_another_series_cannot_be_revoked_through_this_one(client: Test
     assert write(client, first, key["key"], {"v": 1}).status_code == 201
 
 
-# -- the CLI ----------------------------------------------------------------------------------------
+# -- the CLI ---------------------------------------------------------------------------------------
 
 
 def test_cli_creates_lists_and_revokes_keys(

@@ -19,7 +19,7 @@ from .test_keys import ROBIN, new_key, new_series, points
 USER_AGENT = "tslib-arduino/2.0.1 (ESP32)"
 
 
-# -- the Arduino library's side of the wire ---------------------------------------------------------
+# -- the Arduino library's side of the wire --------------------------------------------------------
 
 
 def library_write(api_key: str, post_message: str) -> bytes:
@@ -89,7 +89,7 @@ def headers_of(raw: bytes) -> dict[str, str]:
     return {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in head)}
 
 
-# -- writes -------------------------------------------------------------------------------------------
+# -- writes ----------------------------------------------------------------------------------------
 
 
 def test_the_arduino_library_writes_and_reads_back(server: Server) -> None:
@@ -214,7 +214,7 @@ def test_a_user_token_writes_with_channel_id(client: TestClient, series_id: int)
     assert len(points(client, series_id)) == 1 and points(client, other) == []
 
 
-# -- field names --------------------------------------------------------------------------------------
+# -- field names -----------------------------------------------------------------------------------
 
 
 def test_named_fields_read_the_same_through_every_api(client: TestClient, series_id: int) -> None:
@@ -267,7 +267,7 @@ def test_only_the_owner_names_fields(client: TestClient, series_id: int) -> None
     assert client.put("/series/99/thingspeak-fields", headers=ROBIN, json=body).status_code == 404
 
 
-# -- bulk writes --------------------------------------------------------------------------------------
+# -- bulk writes -----------------------------------------------------------------------------------
 
 
 def test_bulk_update_with_delta_t_and_created_at(client: TestClient, series_id: int) -> None:
@@ -324,7 +324,7 @@ def test_bulk_update_refusals_write_nothing(client: TestClient, series_id: int) 
     assert points(client, series_id) == [] and points(client, other) == []
 
 
-# -- feeds ---------------------------------------------------------------------------------------------
+# -- feeds -----------------------------------------------------------------------------------------
 
 START = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -400,7 +400,7 @@ def test_bad_feed_parameters(client: TestClient, series_id: int) -> None:
         assert response.json()["error"]["error_code"] == "error_bad_request"
 
 
-# -- reads and keys -----------------------------------------------------------------------------------
+# -- reads and keys --------------------------------------------------------------------------------
 
 
 def test_read_keys_and_refusals_on_reads(client: TestClient, series_id: int) -> None:

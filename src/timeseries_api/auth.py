@@ -77,14 +77,12 @@ class Writer:
     def check_series(self, series_id: int | None) -> None:
         """Refuse a write key writing anywhere but its series (``None``: a series named by a
         line protocol key, which a write key cannot create)."""
-        if self.key is not None and series_id != self.key.series_id:
-            target = "a series named by measurement and tags" if series_id is None else (
-                f"series {series_id}"
-            )  # fmt: skip
-            raise Forbidden(
-                f"this write key can only add points to series {self.key.series_id}, "
-                f"not to {target}" + (" (tag lines with series_id=N)" if series_id is None else "")
-            )
+        if self.key is None or series_id == self.key.series_id:
+            return
+        allowed = f"this write key can only add points to series {self.key.series_id}"
+        if series_id is None:
+            raise Forbidden(f"{allowed}: tag its lines with series_id={self.key.series_id}")
+        raise Forbidden(f"{allowed}, not to series {series_id}")
 
 
 async def authenticate_writer(users: UsersFile, storage: Storage, token: str | None) -> Writer:

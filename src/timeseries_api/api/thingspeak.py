@@ -121,9 +121,10 @@ async def _update(request: Request, as_json: bool) -> Response:
     context = app_context(request)
     try:
         params = await _params(request, context)
-        writer = await authenticate_writer(
-            context.users, context.storage, _api_key(request, params)
-        )
+        api_key = _api_key(request, params)
+        if not api_key:
+            raise Unauthorized("api_key is required: in the query, the body or X-THINGSPEAKAPIKEY")
+        writer = await authenticate_writer(context.users, context.storage, api_key)
         series_id = _update_series(writer, params)
         names = await context.storage.series_field_names(series_id)
         point = update_point(params, names, context.time_window, now_us())
@@ -230,9 +231,12 @@ def _count(params: Any, name: str) -> int | None:
     return int(value)
 
 
-async def _feed(request: Request, series: SeriesInfo) -> list[Entry]:
+async def _feed(
+    request: Request, series: SeriesInfo, layout: FieldLayout
+) -> tuple[list[Entry], list[int]]:
     """The entries a feed request selects (``results``, ``start``, ``end``, ``days``,
-    ``minutes``), combined per period when it asks for ``timescale`` or an aggregate."""
+    ``minutes``), combined per period when it asks for ``timescale`` or an aggregate, and the
+    field numbers of the entries selected."""
     storage = app_context(request).storage
     params = request.query_params
     start, end = _time(params, "start"), _time(params, "end")
@@ -249,13 +253,14 @@ async def _feed(request: Request, series: SeriesInfo) -> list[Entry]:
         entries = []
         async for chunk in storage.series_points_json(series.id, start, end):
             entries += _entries(orjson.loads(b"[" + chunk + b"]"))
+    numbers = layout.numbers(entries)
     for name in AGGREGATIONS:
         if name in params:
             minutes = parse_period(params[name], name)
             if name == "timescale":
-                return first_per_period(entries, minutes)
-            return combine_per_period(entries, minutes, name)
-    return entries
+                return first_per_period(entries, minutes), numbers
+            return combine_per_period(entries, minutes, name), numbers
+    return entries, numbers
 
 
 def _extras(request: Request) -> list[str]:
@@ -295,8 +300,8 @@ _FEED_DOC = query_parameters(
 async def feed_json(request: Request, series_id: str) -> Response:
     """``{"channel": {...}, "feeds": [{"created_at", "entry_id", "field1", ...}]}``."""
     series, layout = await _readable_series(request, series_id)
-    entries = await _feed(request, series)
-    numbers, extras = layout.numbers(entries), _extras(request)
+    entries, numbers = await _feed(request, series, layout)
+    extras = _extras(request)
     body = {
         "channel": channel_json(series, layout, numbers, await _last_entry(request, series)),
         "feeds": [entry_json(entry, layout, numbers, extras) for entry in entries],
@@ -311,10 +316,8 @@ async def feed_json(request: Request, series_id: str) -> Response:
 async def feed_csv_(request: Request, series_id: str) -> Response:
     """``created_at,entry_id,field1,...`` with one line per entry."""
     series, layout = await _readable_series(request, series_id)
-    entries = await _feed(request, series)
-    return Response(
-        feed_csv(entries, layout, layout.numbers(entries), _extras(request)), 200, media_type=CSV
-    )
+    entries, numbers = await _feed(request, series, layout)
+    return Response(feed_csv(entries, layout, numbers, _extras(request)), 200, media_type=CSV)
 
 
 async def _last(request: Request, series_id: str) -> tuple[Entry, FieldLayout]:
