@@ -196,6 +196,14 @@ def test_created_at_status_and_location(client: TestClient, series_id: int) -> N
     assert feed == [{"created_at": "2026-11-24T12:00:00Z", "entry_id": point["id"],
                      "field1": "9", "latitude": "35.68", "longitude": "139.69",
                      "elevation": "40"}]  # fmt: skip
+    # "+09:00" sent unencoded in a form body arrives as " 09:00"
+    plus = client.post(
+        "/update", content=f"api_key={key}&field1=10&created_at=2026-11-24T21:00:00+09:00"
+    )
+    assert client.get(f"/point/{plus.text}").json()["timestamp"] == (
+        "2026-11-24T12:00:00.000000+00:00"
+    )
+    client.delete(f"/point/{plus.text}", headers=ROBIN)
     bad = client.get(f"/update?api_key={key}&field1=1&lat=north")
     assert bad.text == "0" and "lat must be a number" in bad.headers["x-timeseries-error"]
     too_old = client.get(f"/update?api_key={key}&field1=1&created_at=1970-01-01")

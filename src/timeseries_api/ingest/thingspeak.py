@@ -34,7 +34,11 @@ EXTRAS = {"status": "status", "lat": "latitude", "long": "longitude", "elevation
 RESERVED_NAMES = frozenset(EXTRAS.values())
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_OFFSET_AFTER_SPACE = re.compile(r"(.*[0-9]) ?([+-][0-9]{2}):?([0-9]{2})")
+# A time followed by an offset: " -0500", "-05:00", or " 09:00", which is what "+09:00" becomes
+# when a device puts it in a form body without percent-encoding the "+".
+_TIME_AND_OFFSET = re.compile(
+    r"(.*[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ?([+-]| )([0-9]{2}):?([0-9]{2})"
+)
 
 
 def stored_value(value: Any) -> Any:
@@ -88,9 +92,10 @@ def parse_created_at(value: Any, name: str = "created_at") -> int:
             raise BadInput(f"{name} {text[:40]!r} is out of range")
         return us
     text = text.removesuffix("UTC").strip()
-    match = _OFFSET_AFTER_SPACE.fullmatch(text)
-    if match and ("T" in match[1] or " " in match[1]):
-        text = f"{match[1]}{match[2]}:{match[3]}"
+    match = _TIME_AND_OFFSET.fullmatch(text)
+    if match:
+        sign = "+" if match[2] == " " else match[2]
+        text = f"{match[1]}{sign}{match[3]}:{match[4]}"
     return parse_iso(text, name)
 
 
