@@ -24,9 +24,7 @@ def test_every_endpoint_is_in_the_readme_or_docs(tmp_path: Path) -> None:
     app = create_app(Settings(database=f"sqlite:///{tmp_path}/x.sqlite", users=tmp_path / "u"))
     for route in app.routes:
         if isinstance(route, APIRoute):
-            path = route.path.replace("{series_id}", "<series_id>").replace(
-                "{point_id}", "<point_id>"
-            )
+            path = re.sub(r"\{(\w+)\}", r"<\1>", route.path)
             assert re.search(f"`{re.escape(path)}[`?]", documented), route.path
 
 

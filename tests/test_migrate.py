@@ -32,7 +32,7 @@ def new_series(client: TestClient, token: str, **meta: str) -> int:
     return series_id
 
 
-def fill(client: TestClient) -> None:
+def fill(client: TestClient) -> str:
     """A few thousand points in seed and line protocol series, with gaps left by deletes."""
     robin = new_series(client, ROBIN_TOKEN, desc="Tokyo", device_desc="ESP32", device_id="12:AB")
     gone = new_series(client, ROBIN_TOKEN)
@@ -53,9 +53,14 @@ def fill(client: TestClient) -> None:
     response = client.post("/api/v2/write?bucket=home&precision=s", content=lines,
                            headers={"Authorization": f"Token {ROBIN_TOKEN}"})  # fmt: skip
     assert response.status_code == 204
+    auth = {"Authorization": f"Bearer {ROBIN_TOKEN}"}
+    names = {"fields": {"field1": "temp_C"}}
+    assert client.put(f"/series/{robin}/thingspeak-fields", json=names, headers=auth).is_success
+    key = client.post(f"/series/{robin}/keys", json={"kind": "write"}, headers=auth).json()["key"]
     first_point = client.get(f"/series/{robin}").json()[0]["id"]
     assert client.request("DELETE", f"/point/{first_point}", json={"token": ROBIN_TOKEN}).is_success
     assert client.request("DELETE", f"/series/{gone}", json={"token": ROBIN_TOKEN}).is_success
+    return key
 
 
 def everything(client: TestClient) -> tuple[dict[str, object], dict[str, str], int]:
@@ -78,7 +83,7 @@ def test_migrate_copies_everything_both_ways_and_new_ids_never_collide(
 ) -> None:
     sqlite_url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     with serving(sqlite_url, users_path) as client:
-        fill(client)
+        key = fill(client)
         original = everything(client)
     assert original[2] == 3000 - 1 + 3 + 500
 
@@ -86,6 +91,10 @@ def test_migrate_copies_everything_both_ways_and_new_ids_never_collide(
     assert "Copied 3 series and 3502 points" in output
     with serving(postgres_schema, users_path) as client:
         assert everything(client) == original  # every byte of every point
+        assert client.get("/series/1/thingspeak-fields").json() == {"field1": "temp_C"}
+        # The device's key was copied as its digest: it still writes to its series.
+        body = {"token": key, "series_id": 1, "fields": {"temp_C": 9.5}}
+        assert client.put("/point/new", json=body).status_code == 201
         # Ids handed out after the copy are new: nothing of the old database is overwritten.
         added = new_series(client, ROBIN_TOKEN)
         assert added > max(int(sid) for sid in original[0])

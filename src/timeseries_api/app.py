@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__
-from .api import influx, seed
+from .api import device_keys, influx, seed, thingspeak, thingspeak_fields
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit
 from .config import Settings
@@ -54,7 +54,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     install_error_handlers(app)
     # Routes go straight onto the app's router: include_router() adds a matching layer that
     # costs ~10% of a small request (docs/benchmarks.md).
-    for module in (seed, influx):
+    for module in (seed, influx, device_keys, thingspeak_fields, thingspeak):
         app.router.routes.extend(module.router.routes)
     # Our own limit, not FastAPI's max_body_size: that one answers a declared oversize body in
     # plain text, and every error of ours must be {"message": ...}.

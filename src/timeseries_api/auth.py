@@ -1,10 +1,16 @@
-"""Who is asking: the token from the JSON body (the seed's way) or an Authorization header."""
+"""Who is asking: the token from the JSON body (the seed's way) or an Authorization header, and
+what it may do. User tokens are looked up in memory (the users file); only a token that is not a
+user's is looked up in the database as a device key."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 
-from .errors import BadInput, Unauthorized
+from .domain import DeviceKey
+from .errors import BadInput, Forbidden, Unauthorized
+from .keys import find_key
+from .storage import Storage
 from .users import User, UsersFile
 
 
@@ -24,14 +30,71 @@ def request_token(request: Request, body: dict[str, Any] | None) -> str | None:
     return token
 
 
+def _missing() -> Unauthorized:
+    return Unauthorized(
+        'a token is required: add "token" to the JSON body or send '
+        "'Authorization: Bearer <token>'"
+    )
+
+
+UNKNOWN_TOKEN = "unknown token: check it against the server's users file"
+
+
 def authenticate(users: UsersFile, token: str | None) -> User:
     """The user holding ``token``; 401 when it is missing or unknown."""
     if not token:
-        raise Unauthorized(
-            'a token is required: add "token" to the JSON body or send '
-            "'Authorization: Bearer <token>'"
-        )
+        raise _missing()
     user = users.authenticate(token)
     if user is None:
-        raise Unauthorized("unknown token: check it against the server's users file")
+        raise Unauthorized(UNKNOWN_TOKEN)
     return user
+
+
+async def authenticate_user(users: UsersFile, storage: Storage, token: str | None) -> User:
+    """The user holding ``token``, for anything but adding points: a device key gets 403."""
+    if not token:
+        raise _missing()
+    user = users.authenticate(token)
+    if user is not None:
+        return user
+    key = await find_key(storage, token)
+    if key is not None:
+        raise Forbidden(
+            f"this is a {key.kind} key of series {key.series_id}: it cannot do this; "
+            "use the owner's token"
+        )
+    raise Unauthorized(UNKNOWN_TOKEN)
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who adds points: a user (to any series of theirs) or a write key (to its one series,
+    on behalf of the series' owner)."""
+
+    user_id: int
+    key: DeviceKey | None = None
+
+    def check_series(self, series_id: int | None) -> None:
+        """Refuse a write key writing anywhere but its series (``None``: a series named by a
+        line protocol key, which a write key cannot create)."""
+        if self.key is None or series_id == self.key.series_id:
+            return
+        allowed = f"this write key can only add points to series {self.key.series_id}"
+        if series_id is None:
+            raise Forbidden(f"{allowed}: tag its lines with series_id={self.key.series_id}")
+        raise Forbidden(f"{allowed}, not to series {series_id}")
+
+
+async def authenticate_writer(users: UsersFile, storage: Storage, token: str | None) -> Writer:
+    """Who may add points with ``token``: a user, or a write key of one series."""
+    if not token:
+        raise _missing()
+    user = users.authenticate(token)
+    if user is not None:
+        return Writer(user.id)
+    key = await find_key(storage, token)
+    if key is None:
+        raise Unauthorized(UNKNOWN_TOKEN)
+    if key.kind != "write":
+        raise Forbidden(f"this is a read key of series {key.series_id}: it cannot write")
+    return Writer(key.owner_id, key)

@@ -4,19 +4,25 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import uvicorn
 
+from . import keys
 from .config import Settings
-from .errors import BadInput, Unavailable
-from .storage.base import open_storage, parse_database_url
+from .domain import DeviceKey
+from .errors import BadInput, TimeseriesError
+from .storage import Storage, open_storage
+from .storage.base import parse_database_url
 from .storage.transfer import CopyReport, copy_database
+from .timeparse import format_us
 from .users import UsersFileError, add_user, list_users, readable_by_others
 
 log = logging.getLogger("timeseries_api")
+T = TypeVar("T")
 
 
 def _settings(**given: Any) -> Settings:
@@ -201,7 +207,7 @@ def migrate(source: str, target: str) -> None:
     """
     try:
         report = asyncio.run(_migrate(source, target))
-    except (BadInput, Unavailable) as exc:
+    except TimeseriesError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Copied {report.series} series and {report.points} points to {target}.")
 
@@ -222,6 +228,89 @@ async def _migrate(source_url: str, target_url: str) -> CopyReport:
             await target.close()
     finally:
         await source.close()
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Manage the device keys of a series (acting as the series' owner)."""
+
+
+_database_option = click.option(
+    "--database",
+    metavar="URL",
+    help="The database, as for serve. [env TIMESERIES_DATABASE; default "
+    "sqlite:///timeseries.sqlite]",
+)
+
+
+def _with_storage(database: str | None, work: Callable[[Storage], Awaitable[T]]) -> T:
+    """Open the database (migrating it if needed), run ``work``, close it."""
+
+    async def run() -> T:
+        storage = open_storage(database or Settings().database)
+        await storage.open()
+        try:
+            return await work(storage)
+        finally:
+            await storage.close()
+
+    try:
+        return asyncio.run(run())
+    except TimeseriesError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+async def _owner_of(storage: Storage, series_id: int) -> int:
+    return (await storage.get_series(series_id)).owner_id
+
+
+@keys_group.command("create")
+@click.argument("series_id", type=int)
+@click.option("--read", "kind", flag_value="read", help="A read key instead of a write key.")
+@click.option("--write", "kind", flag_value="write", default=True, help="A write key (default).")
+@click.option("--label", default="", help="A note to recognise the key by, e.g. 'balcony ESP32'.")
+@_database_option
+def keys_create(series_id: int, kind: str, label: str, database: str | None) -> None:
+    """Create a key for SERIES_ID and print it (shown only this once)."""
+
+    async def create(storage: Storage) -> tuple[DeviceKey, str]:
+        owner = await _owner_of(storage, series_id)
+        return await keys.create_key(storage, owner, series_id, kind, label)
+
+    key, token = _with_storage(database, create)
+    click.echo(
+        f"Created {key.kind} key {key.id} for series {series_id}. Key, shown only this once:",
+        err=True,
+    )
+    click.echo(token)
+
+
+@keys_group.command("list")
+@click.argument("series_id", type=int)
+@_database_option
+def keys_list(series_id: int, database: str | None) -> None:
+    """List the keys of SERIES_ID: id, kind, creation time, label (never the keys)."""
+
+    async def listing(storage: Storage) -> list[DeviceKey]:
+        return await storage.list_device_keys(await _owner_of(storage, series_id), series_id)
+
+    for key in _with_storage(database, listing):
+        click.echo(f"{key.id}\t{key.kind}\t{format_us(key.created_us)}\t{key.label}")
+
+
+@keys_group.command("revoke")
+@click.argument("series_id", type=int)
+@click.argument("key_id", type=int)
+@_database_option
+def keys_revoke(series_id: int, key_id: int, database: str | None) -> None:
+    """Revoke key KEY_ID of SERIES_ID; it stops working at once, on every server process."""
+
+    async def revoke(storage: Storage) -> None:
+        owner = await _owner_of(storage, series_id)
+        await storage.revoke_device_key(owner, series_id, key_id)
+
+    _with_storage(database, revoke)
+    click.echo(f"Revoked key {key_id} of series {series_id}.", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -66,3 +66,18 @@ class NewPoint(NamedTuple):
 
     ts_us: int
     fields_json: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceKey:
+    """A key that lets one device write to (kind ``write``) or read (``read``) one series.
+
+    ``owner_id`` is the series' owner: points written with a write key belong to that user.
+    """
+
+    id: int
+    series_id: int
+    owner_id: int
+    kind: str
+    label: str
+    created_us: int

@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import __version__
+from ..auth import Writer, authenticate_writer
 from ..context import app_context
 from ..errors import BadInput, TimeseriesError, Unauthorized, Unavailable
 from ..ingest.line_protocol_points import LineBatch, points_from_lines
 from ..timeparse import now_us
-from ..users import User
 from .errors import RETRY_AFTER_SECONDS
 from .gzip import request_body
 from .routing import LeanRoute, query_parameters
@@ -81,12 +81,11 @@ def _answer_errors(render: Callable[..., Response], realm: str) -> Callable[[Han
     return wrap
 
 
-def _v1_user(request: Request) -> User:
+async def _v1_writer(request: Request) -> Writer:
     """1.x credentials: ``u``/``p`` query parameters, HTTP Basic, or a Token/Bearer header.
 
-    The password (or token) is one of our tokens; the user name is not checked.
+    The password (or token) is one of our tokens or a write key; the user name is not checked.
     """
-    users = app_context(request).users
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     token: str | None = None
@@ -102,21 +101,24 @@ def _v1_user(request: Request) -> User:
         token = request.query_params["p"]
     if not token:
         raise Unauthorized("unable to parse authentication credentials")
-    user = users.authenticate(token)
-    if user is None:
-        raise Unauthorized("authorization failed")
-    return user
+    return await _writer(request, token, "authorization failed")
 
 
-def _v2_user(request: Request) -> User:
+async def _v2_writer(request: Request) -> Writer:
     """2.x credentials: ``Authorization: Token <token>`` (or ``Bearer``)."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() not in ("token", "bearer") or not value.strip():
         raise Unauthorized("authorization header is missing or malformed: use 'Token <token>'")
-    user = app_context(request).users.authenticate(value.strip())
-    if user is None:
-        raise Unauthorized("unauthorized access")
-    return user
+    return await _writer(request, value.strip(), "unauthorized access")
+
+
+async def _writer(request: Request, token: str, unknown: str) -> Writer:
+    """The writer holding ``token``, with InfluxDB's own message for an unknown one."""
+    context = app_context(request)
+    try:
+        return await authenticate_writer(context.users, context.storage, token)
+    except Unauthorized:
+        raise Unauthorized(unknown) from None
 
 
 def _precision(request: Request, accepted: dict[str, str], default: str) -> str:
@@ -132,8 +134,10 @@ async def _parse(request: Request, precision: str) -> LineBatch:
     return points_from_lines(body, precision, context.time_window, now_us())
 
 
-async def _write(request: Request, user: User, bucket: str, batch: LineBatch) -> None:
-    writes = batch.series_writes(user.id, bucket)
+async def _write(request: Request, writer: Writer, bucket: str, batch: LineBatch) -> None:
+    writes = batch.series_writes(writer.user_id, bucket)
+    for write in writes:
+        writer.check_series(write.series_id)
     if writes:
         await app_context(request).storage.write_points(writes)
 
@@ -153,12 +157,12 @@ async def _write(request: Request, user: User, bucket: str, batch: LineBatch) ->
 @_answer_errors(_v1_error, 'Basic realm="InfluxDB"')
 async def write_v1(request: Request) -> Response:
     """Write line protocol; valid lines are kept when others are bad (a partial write)."""
-    user = _v1_user(request)
+    writer = await _v1_writer(request)
     db = request.query_params.get("db")
     if not db:
         raise BadInput("database is required")
     batch = await _parse(request, _precision(request, V1_PRECISIONS, "ns"))
-    await _write(request, user, db, batch)
+    await _write(request, writer, db, batch)
     if batch.errors:
         return _v1_error(400, f"partial write: {batch.errors[0]} dropped={len(batch.errors)}")
     return Response(status_code=204, headers={"X-Influxdb-Version": INFLUX_1_VERSION})
@@ -177,14 +181,14 @@ async def write_v1(request: Request) -> Response:
 @_answer_errors(_v2_error, 'Token realm="InfluxDB"')
 async def write_v2(request: Request) -> Response:
     """Write line protocol; one bad line rejects the whole body, as InfluxDB 2.x does."""
-    user = _v2_user(request)
+    writer = await _v2_writer(request)
     bucket = request.query_params.get("bucket")
     if not bucket:
         raise BadInput("bucket is required")
     batch = await _parse(request, _precision(request, V2_PRECISIONS, "ns"))
     if batch.errors:
         raise BadInput(str(batch.errors[0]))
-    await _write(request, user, bucket, batch)
+    await _write(request, writer, bucket, batch)
     return Response(status_code=204)
 
 

@@ -7,13 +7,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import authenticate, request_token
+from ..auth import Writer, authenticate_user, authenticate_writer, request_token
 from ..context import app_context
 from ..domain import SeriesMeta, SeriesWrite
 from ..ingest.json_body import NewSeriesBody, PointBatch, SeedPoint, parse_object, validate
 from ..ingest.json_points import parse_points_request
 from ..timeparse import format_us, now_us, parse_iso
-from ..users import User
 from .ids import parse_id
 from .openapi import body_schema, responses
 from .responses import JSON, json_list_stream, json_response, no_content
@@ -68,7 +67,7 @@ async def new_series(request: Request) -> Response:
     """Create a series owned by the token's user; answers its id as a bare JSON integer."""
     context = app_context(request)
     data = parse_object(await request.body())
-    user = authenticate(context.users, request_token(request, data))
+    user = await authenticate_user(context.users, context.storage, request_token(request, data))
     body = validate(NewSeriesBody, data)
     meta = SeriesMeta(desc=body.desc, device_desc=body.device_desc, device_id=body.device_id)
     series_id = await context.storage.create_series(user.id, meta, now_us())
@@ -106,7 +105,8 @@ async def delete_series(request: Request, series_id: str) -> Response:
     """Delete a series the token's user owns, with all its points, atomically."""
     context = app_context(request)
     sid = parse_id(series_id, "series")
-    user = authenticate(context.users, request_token(request, await _optional_object(request)))
+    token = request_token(request, await _optional_object(request))
+    user = await authenticate_user(context.users, context.storage, token)
     await context.storage.delete_series(user.id, sid)
     return no_content()
 
@@ -133,13 +133,14 @@ async def new_point(request: Request) -> Response:
         now_us(),
     )
     header_token = request_token(request, None)
-    users: dict[str | None, User] = {}
+    writers: dict[str | None, Writer] = {}
     writes = []
     for group in parsed.groups:
         token = header_token or group.token
-        if token not in users:
-            users[token] = authenticate(context.users, token)
-        writes.append(SeriesWrite(users[token].id, group.series_id, group.points))
+        if token not in writers:
+            writers[token] = await authenticate_writer(context.users, context.storage, token)
+        writers[token].check_series(group.series_id)
+        writes.append(SeriesWrite(writers[token].user_id, group.series_id, group.points))
     ids = await context.storage.write_points(writes)
     if parsed.bare_id:
         return Response(b"%d" % ids[0][0], 201, media_type=JSON)
@@ -168,7 +169,8 @@ async def delete_point(request: Request, point_id: str) -> Response:
     """Delete one point of a series the token's user owns."""
     context = app_context(request)
     pid = parse_id(point_id, "point")
-    user = authenticate(context.users, request_token(request, await _optional_object(request)))
+    token = request_token(request, await _optional_object(request))
+    user = await authenticate_user(context.users, context.storage, token)
     await context.storage.delete_point(user.id, pid)
     return no_content()
 

@@ -6,11 +6,15 @@ from typing import Any
 
 import orjson
 
-from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
+from ..domain import DeviceKey, SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import BadInput, Forbidden, NotFound
 
 # A stored point as it is copied between databases: (id, series_id, ts_us, document).
 PointRow = tuple[int, int, int, str]
+
+# A device key as it is copied: (id, series_id, kind, digest, label, created_us).
+KeyRow = tuple[int, int, str, str, str, int]
+KEY_ROW_COLUMNS = "id, series_id, kind, digest, label, created_us"
 
 # Ids are SQL BIGINTs on both backends; anything larger cannot exist.
 MAX_ID = 2**63 - 1
@@ -91,8 +95,54 @@ class Storage(ABC):
         """Store points with their ids as they are, in one transaction; existing ids are kept."""
 
     @abstractmethod
+    async def export_device_keys(self) -> list[KeyRow]:
+        """Every device key as stored (its digest, never the key itself)."""
+
+    @abstractmethod
+    async def import_device_keys(self, rows: Sequence[KeyRow]) -> None:
+        """Store device keys with their ids as they are; existing ids are kept."""
+
+    @abstractmethod
     async def finish_import(self) -> None:
         """Recount every series and move the id counters past every imported id."""
+
+    @abstractmethod
+    async def last_points_json(
+        self, series_id: int, count: int, start_us: int | None, end_us: int | None
+    ) -> list[str]:
+        """The documents of the series' last ``count`` points from ``start_us`` to ``end_us``
+        (inclusive), in time order."""
+
+    # -- device keys and ThingSpeak field names (see keys.py and api/thingspeak.py) -----------
+
+    @abstractmethod
+    async def create_device_key(
+        self, user_id: int, series_id: int, kind: str, digest: str, label: str, created_us: int
+    ) -> DeviceKey:
+        """Store a key of ``kind`` (write or read) for a series the user owns, by its digest."""
+
+    @abstractmethod
+    async def list_device_keys(self, user_id: int, series_id: int) -> list[DeviceKey]:
+        """The keys of a series the user owns, oldest first."""
+
+    @abstractmethod
+    async def revoke_device_key(self, user_id: int, series_id: int, key_id: int) -> None:
+        """Delete one key of a series the user owns; ``NotFound`` if it is not that series'."""
+
+    @abstractmethod
+    async def find_device_key(self, digest: str) -> DeviceKey | None:
+        """The key with this digest, if it exists (looked up on every use: no cache, so a
+        revocation holds at once in every process)."""
+
+    @abstractmethod
+    async def series_field_names(self, series_id: int) -> dict[int, str]:
+        """The series' ThingSpeak field names, ``{1: "temp_C"}``; ``NotFound`` if no series."""
+
+    @abstractmethod
+    async def set_series_field_names(
+        self, user_id: int, series_id: int, names: dict[int, str]
+    ) -> None:
+        """Replace the ThingSpeak field names of a series the user owns."""
 
 
 SERIES_COLUMNS = (
@@ -119,6 +169,24 @@ def series_row(series: SeriesInfo) -> tuple[Any, ...]:
         series.created_us, series.count, key and key.bucket, key and key.measurement,
         key and key.tags_json(),
     )  # fmt: skip
+
+
+DEVICE_KEY_COLUMNS = "k.id, k.series_id, s.owner_id, k.kind, k.label, k.created_us"
+
+
+def device_key_from_row(row: Sequence[Any]) -> DeviceKey:
+    """A ``DeviceKey`` from a row of ``DEVICE_KEY_COLUMNS`` (keys ``k`` joined to series ``s``)."""
+    return DeviceKey(*row)
+
+
+def field_names_from_json(text: str | None) -> dict[int, str]:
+    """The stored ``{"1": "temp_C"}`` as ``{1: "temp_C"}``."""
+    return {int(n): name for n, name in orjson.loads(text).items()} if text else {}
+
+
+def field_names_to_json(names: dict[int, str]) -> str | None:
+    """The form ``field_names_from_json`` reads; None when no field is named."""
+    return orjson.dumps({str(n): names[n] for n in sorted(names)}).decode() if names else None
 
 
 def check_owner(owner_id: int | None, user_id: int, series_id: int, action: str) -> None:

@@ -7,15 +7,24 @@ cache only ever holds ids that the writer checks again.
 """
 
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
+from ..domain import DeviceKey, SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import NotFound, Unavailable
-from .base import SERIES_COLUMNS, PointRow, Storage, check_owner, series_from_row, series_row
+from . import postgres_keys
+from .base import (
+    KEY_ROW_COLUMNS,
+    SERIES_COLUMNS,
+    KeyRow,
+    PointRow,
+    Storage,
+    series_from_row,
+    series_row,
+)
 from .migrations import migrations
 from .postgres_writer import (
     Connection,
@@ -27,6 +36,7 @@ from .postgres_writer import (
 from .sqlite_points import PointIds, prepare
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHUNK_POINTS = 10_000
 READ_CONNECTIONS = 8
@@ -68,6 +78,14 @@ class PostgresStorage(Storage):
     async def close(self) -> None:
         await self._writer.stop()
         await self._pool.close()
+
+    async def _read(self, query: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run ``query`` on a pooled (autocommit) connection."""
+        try:
+            async with self._pool.connection() as conn:
+                return await query(conn)
+        except psycopg.Error as exc:
+            raise unavailable_from_pg(exc) from exc
 
     async def _fetchone(self, query: str, params: Sequence[Any] = ()) -> Any:
         try:
@@ -114,8 +132,9 @@ class PostgresStorage(Storage):
 
     async def delete_series(self, user_id: int, series_id: int) -> None:
         async def delete(conn: Connection) -> None:
-            await _check_owner(conn, user_id, series_id, "delete")
+            await postgres_keys.check_series_owner(conn, user_id, series_id, "delete")
             await conn.execute("DELETE FROM points WHERE series_id = %s", (series_id,))
+            await conn.execute("DELETE FROM device_keys WHERE series_id = %s", (series_id,))
             await conn.execute("DELETE FROM series WHERE id = %s", (series_id,))
 
         await self._writer.submit(delete)
@@ -210,7 +229,7 @@ class PostgresStorage(Storage):
             row = await cursor.fetchone()
             if row is None:
                 raise NotFound(f"point {point_id} does not exist")
-            await _check_owner(conn, user_id, row[0], "delete points of")
+            await postgres_keys.check_series_owner(conn, user_id, row[0], "delete points of")
             cursor = await conn.execute("DELETE FROM points WHERE id = %s", (point_id,))
             if cursor.rowcount:  # not deleted meanwhile by another server
                 await conn.execute(
@@ -223,6 +242,45 @@ class PostgresStorage(Storage):
         row = await self._fetchone("SELECT coalesce(sum(point_count), 0)::bigint FROM series")
         count: int = row[0]
         return count
+
+    async def last_points_json(
+        self, series_id: int, count: int, start_us: int | None, end_us: int | None
+    ) -> list[str]:
+        start = MIN_TS if start_us is None else start_us
+        end = MAX_TS if end_us is None else end_us
+        return await self._read(
+            lambda c: postgres_keys.select_last_points(c, series_id, count, start, end)
+        )
+
+    # -- device keys and ThingSpeak field names ----------------------------------------------
+
+    async def create_device_key(
+        self, user_id: int, series_id: int, kind: str, digest: str, label: str, created_us: int
+    ) -> DeviceKey:
+        return await self._writer.submit(
+            lambda c: postgres_keys.insert_key(
+                c, user_id, series_id, kind, digest, label, created_us
+            )
+        )
+
+    async def list_device_keys(self, user_id: int, series_id: int) -> list[DeviceKey]:
+        return await self._read(lambda c: postgres_keys.select_keys(c, user_id, series_id))
+
+    async def revoke_device_key(self, user_id: int, series_id: int, key_id: int) -> None:
+        await self._writer.submit(lambda c: postgres_keys.delete_key(c, user_id, series_id, key_id))
+
+    async def find_device_key(self, digest: str) -> DeviceKey | None:
+        return await self._read(lambda c: postgres_keys.select_key(c, digest))
+
+    async def series_field_names(self, series_id: int) -> dict[int, str]:
+        return await self._read(lambda c: postgres_keys.select_field_names(c, series_id))
+
+    async def set_series_field_names(
+        self, user_id: int, series_id: int, names: dict[int, str]
+    ) -> None:
+        await self._writer.submit(
+            lambda c: postgres_keys.update_field_names(c, user_id, series_id, names)
+        )
 
     # -- copying between databases ------------------------------------------------------------
 
@@ -264,30 +322,41 @@ class PostgresStorage(Storage):
         if rows:
             await self._writer.submit(insert)
 
+    async def export_device_keys(self) -> list[KeyRow]:
+        async def select(conn: Connection) -> list[KeyRow]:
+            cursor = await conn.execute(f"SELECT {KEY_ROW_COLUMNS} FROM device_keys ORDER BY id")
+            return await cursor.fetchall()
+
+        return await self._read(select)
+
+    async def import_device_keys(self, rows: Sequence[KeyRow]) -> None:
+        async def insert(conn: Connection) -> None:
+            async with conn.cursor() as cursor:
+                await cursor.executemany(
+                    f"INSERT INTO device_keys ({KEY_ROW_COLUMNS}) VALUES "
+                    f"({', '.join(['%s'] * 6)}) ON CONFLICT (id) DO NOTHING",
+                    rows,
+                )
+
+        await self._writer.submit(insert)
+
     async def finish_import(self) -> None:
         async def finish(conn: Connection) -> None:
             await conn.execute(
                 "UPDATE series SET point_count = "
                 "(SELECT count(*) FROM points WHERE series_id = series.id)"
             )
-            await conn.execute(
-                "SELECT setval(pg_get_serial_sequence('series', 'id'), "
-                "(SELECT coalesce(max(id), 0) + 1 FROM series), false)"
-            )
+            for table in ("series", "device_keys"):
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                )
             await conn.execute(
                 "UPDATE id_counters SET last = greatest(last, "
                 "(SELECT coalesce(max(id), 0) FROM points)) WHERE name = 'points'"
             )
 
         await self._writer.submit(finish)
-
-
-async def _check_owner(conn: Connection, user_id: int, series_id: int, action: str) -> None:
-    cursor = await conn.execute(
-        "SELECT owner_id FROM series WHERE id = %s FOR UPDATE", (series_id,)
-    )
-    row = await cursor.fetchone()
-    check_owner(row[0] if row else None, user_id, series_id, action)
 
 
 async def migrate(conn: Connection) -> None:

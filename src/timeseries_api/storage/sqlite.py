@@ -12,9 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from ..domain import SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
+from ..domain import DeviceKey, SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import NotFound
-from .base import SERIES_COLUMNS, PointRow, Storage, check_owner, series_from_row, series_row
+from . import sqlite_keys
+from .base import (
+    KEY_ROW_COLUMNS,
+    SERIES_COLUMNS,
+    KeyRow,
+    PointRow,
+    Storage,
+    series_from_row,
+    series_row,
+)
 from .group_commit import Transaction, WriteThread, unavailable_from
 from .migrations import migrations
 from .sqlite_points import PointIds, PointWrite, find_series_by_key, prepare, reserve_ids
@@ -122,8 +131,9 @@ class SQLiteStorage(Storage):
 
     async def delete_series(self, user_id: int, series_id: int) -> None:
         def delete(tx: Transaction) -> None:
-            _check_owner(tx.conn, user_id, series_id, "delete")
+            sqlite_keys.check_series_owner(tx.conn, user_id, series_id, "delete")
             tx.conn.execute("DELETE FROM points WHERE series_id = ?", (series_id,))
+            tx.conn.execute("DELETE FROM device_keys WHERE series_id = ?", (series_id,))
             tx.conn.execute("DELETE FROM series WHERE id = ?", (series_id,))
 
         await self._writer.submit(delete)
@@ -193,7 +203,7 @@ class SQLiteStorage(Storage):
             ).fetchone()
             if row is None:
                 raise NotFound(f"point {point_id} does not exist")
-            _check_owner(tx.conn, user_id, row[0], "delete points of")
+            sqlite_keys.check_series_owner(tx.conn, user_id, row[0], "delete points of")
             tx.conn.execute("DELETE FROM points WHERE id = ?", (point_id,))
             tx.conn.execute(
                 "UPDATE series SET point_count = point_count - 1 WHERE id = ?", (row[0],)
@@ -207,6 +217,47 @@ class SQLiteStorage(Storage):
         )
         count: int = row[0]
         return count
+
+    async def last_points_json(
+        self, series_id: int, count: int, start_us: int | None, end_us: int | None
+    ) -> list[str]:
+        start = MIN_TS if start_us is None else start_us
+        end = MAX_TS if end_us is None else end_us
+        return await self._read(
+            lambda c: sqlite_keys.select_last_points(c, series_id, count, start, end)
+        )
+
+    # -- device keys and ThingSpeak field names ----------------------------------------------
+
+    async def create_device_key(
+        self, user_id: int, series_id: int, kind: str, digest: str, label: str, created_us: int
+    ) -> DeviceKey:
+        return await self._writer.submit(
+            lambda tx: sqlite_keys.insert_key(
+                tx.conn, user_id, series_id, kind, digest, label, created_us
+            )
+        )
+
+    async def list_device_keys(self, user_id: int, series_id: int) -> list[DeviceKey]:
+        return await self._read(lambda c: sqlite_keys.select_keys(c, user_id, series_id))
+
+    async def revoke_device_key(self, user_id: int, series_id: int, key_id: int) -> None:
+        await self._writer.submit(
+            lambda tx: sqlite_keys.delete_key(tx.conn, user_id, series_id, key_id)
+        )
+
+    async def find_device_key(self, digest: str) -> DeviceKey | None:
+        return await self._read(lambda c: sqlite_keys.select_key(c, digest))
+
+    async def series_field_names(self, series_id: int) -> dict[int, str]:
+        return await self._read(lambda c: sqlite_keys.select_field_names(c, series_id))
+
+    async def set_series_field_names(
+        self, user_id: int, series_id: int, names: dict[int, str]
+    ) -> None:
+        await self._writer.submit(
+            lambda tx: sqlite_keys.update_field_names(tx.conn, user_id, series_id, names)
+        )
 
     # -- copying between databases ------------------------------------------------------------
 
@@ -234,6 +285,18 @@ class SQLiteStorage(Storage):
             )
         )
 
+    async def export_device_keys(self) -> list[KeyRow]:
+        return await self._read(
+            lambda c: c.execute(f"SELECT {KEY_ROW_COLUMNS} FROM device_keys ORDER BY id").fetchall()
+        )
+
+    async def import_device_keys(self, rows: Sequence[KeyRow]) -> None:
+        await self._writer.submit(
+            lambda tx: tx.conn.executemany(
+                f"INSERT OR IGNORE INTO device_keys ({KEY_ROW_COLUMNS}) VALUES ({_marks(6)})", rows
+            )
+        )
+
     async def finish_import(self) -> None:
         await self._writer.submit(
             lambda tx: tx.conn.execute(
@@ -245,11 +308,6 @@ class SQLiteStorage(Storage):
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
-
-
-def _check_owner(conn: sqlite3.Connection, user_id: int, series_id: int, action: str) -> None:
-    row = conn.execute("SELECT owner_id FROM series WHERE id = ?", (series_id,)).fetchone()
-    check_owner(row[0] if row else None, user_id, series_id, action)
 
 
 def _points_chunk(

@@ -3,7 +3,8 @@
 ``timeseries-api migrate`` is a thin shell over :func:`copy_database`. Series and points keep
 their ids, owners and times, and point documents are copied byte for byte, so every client sees
 the same JSON from the new database. Copying is safe to run again: what the target already has
-is kept, and the counts are verified at the end.
+is kept, and the counts are verified at the end. Device keys (as digests) and ThingSpeak field
+names come along.
 """
 
 from collections.abc import Callable
@@ -41,6 +42,11 @@ async def copy_database(
         await target.import_points(rows)
         after = rows[-1][0]
         on_progress(len(rows))
+    await target.import_device_keys(await source.export_device_keys())
+    for each in series:
+        names = await source.series_field_names(each.id)
+        if names:
+            await target.set_series_field_names(each.owner_id, each.id, names)
     await target.finish_import()
     copied = {s.id: s.count for s in await target.list_series()}
     expected = {s.id: s.count for s in await source.list_series()}
