@@ -5,8 +5,10 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import uvicorn
@@ -17,9 +19,10 @@ from .domain import DeviceKey
 from .errors import BadInput, TimeseriesError
 from .storage import Storage, open_storage
 from .storage.base import parse_database_url
+from .storage.seed_database import SeedDatabase
 from .storage.transfer import CopyReport, copy_database
 from .timeparse import format_us
-from .users import UsersFileError, add_user, list_users, readable_by_others
+from .users import UsersFile, UsersFileError, add_user, list_users, readable_by_others
 
 log = logging.getLogger("timeseries_api")
 T = TypeVar("T")
@@ -210,6 +213,63 @@ def migrate(source: str, target: str) -> None:
     except TimeseriesError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Copied {report.series} series and {report.points} points to {target}.")
+
+
+@main.command("import-seed")
+@click.option(
+    "--from", "source", required=True, type=click.Path(path_type=Path),
+    help="The seed's original database file (SQLite).",
+)  # fmt: skip
+@click.option("--to", "target", metavar="URL", help="The database to copy into, as for serve.")
+@click.option(
+    "--users", type=click.Path(path_type=Path),
+    help="The users.json the original server used: series owners are found by their tokens. "
+    "[env TIMESERIES_USERS; default /etc/timeseries-api/users.json]",
+)  # fmt: skip
+@click.option(
+    "--timezone", "zone", metavar="ZONE",
+    help="The time zone the original server ran in (it wrote naive local times), e.g. "
+    "Europe/Paris. [default: this machine's]",
+)  # fmt: skip
+def import_seed(source: Path, target: str | None, users: Path | None, zone: str | None) -> None:
+    """Copy a database of the seed's original implementation into this server's.
+
+    Series and point ids are kept, so devices and scripts keep working unchanged; owners come
+    from the users file, times are converted to UTC. Running it again is safe.
+    """
+    settings = _settings(database=target, users=users)
+    try:
+        report = asyncio.run(_import_seed(source, settings, _time_zone(zone)))
+    except TimeseriesError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Imported {report.series} series and {report.points} points into "
+               f"{settings.database}.")  # fmt: skip
+
+
+def _time_zone(name: str | None) -> tzinfo:
+    if name is None:
+        local = datetime.now().astimezone().tzinfo
+        assert local is not None
+        return local
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {name!r}", param_hint="--timezone") from None
+
+
+async def _import_seed(path: Path, settings: Settings, zone: tzinfo) -> CopyReport:
+    if not settings.users.is_file():
+        raise BadInput(f"there is no users file at {settings.users}: name it with --users")
+    seed = SeedDatabase(path, UsersFile(settings.users), zone)
+    target = open_storage(settings.database)
+    try:
+        await target.open()
+        try:
+            return await copy_database(seed, target)
+        finally:
+            await target.close()
+    finally:
+        seed.close()
 
 
 async def _migrate(source_url: str, target_url: str) -> CopyReport:

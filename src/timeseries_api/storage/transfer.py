@@ -9,12 +9,22 @@ names come along.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..domain import SeriesInfo
 from ..errors import BadInput
-from .base import Storage
+from .base import KeyRow, PointRow, Storage
 
 CHUNK_POINTS = 5_000
+
+
+class Source(Protocol):
+    """What a copy reads: any storage backend, or the seed's original database."""
+
+    async def list_series(self) -> list[SeriesInfo]: ...
+    async def export_points(self, after_id: int, limit: int) -> list[PointRow]: ...
+    async def export_device_keys(self) -> list[KeyRow]: ...
+    async def series_field_names(self, series_id: int) -> dict[int, str]: ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,7 @@ class CopyReport:
 
 
 async def copy_database(
-    source: Storage, target: Storage, on_progress: Callable[[int], None] = lambda n: None
+    source: Source, target: Storage, on_progress: Callable[[int], None] = lambda n: None
 ) -> CopyReport:
     """Copy every series and point of ``source`` into ``target`` and verify the counts.
 
@@ -53,8 +63,9 @@ async def copy_database(
     if copied != expected:
         differing = sorted(sid for sid in expected if copied.get(sid) != expected[sid])
         raise BadInput(
-            f"the copy does not match the source for series {differing[:10]}: were points "
-            "written to the source during the copy? Stop its servers and run migrate again"
+            f"the copy's point counts differ from the source's for series {differing[:10]}: "
+            "were points written to either while copying? Copy into an empty database, with "
+            "the servers of both stopped"
         )
     return CopyReport(series=len(copied), points=sum(copied.values()))
 
