@@ -145,10 +145,14 @@ class Storage(ABC):
         """Replace the ThingSpeak field names of a series the user owns."""
 
 
-SERIES_COLUMNS = (
-    'id, owner_id, "desc", device_desc, device_id, created_us, point_count, bucket, measurement, '
-    "tags"
-)
+def series_columns(count: str = "point_count") -> str:
+    """The columns ``series_from_row`` reads, with the point count read by ``count``."""
+    return f'id, owner_id, "desc", device_desc, device_id, created_us, {count}, bucket, ' + (
+        "measurement, tags"
+    )
+
+
+SERIES_COLUMNS = series_columns()
 
 
 def series_from_row(row: Sequence[Any]) -> SeriesInfo:

@@ -18,18 +18,18 @@ from ..errors import NotFound, Unavailable
 from . import postgres_keys
 from .base import (
     KEY_ROW_COLUMNS,
-    SERIES_COLUMNS,
     KeyRow,
     PointRow,
     Storage,
+    series_columns,
     series_from_row,
-    series_row,
 )
 from .migrations import migrations
 from .postgres_writer import (
     Connection,
     CopyPointWrite,
     PostgresWriter,
+    add_to_counts,
     copy_text,
     unavailable_from_pg,
 )
@@ -43,6 +43,16 @@ READ_CONNECTIONS = 8
 MAX_CACHED_KEYS = 100_000
 MIN_TS = -(2**63)
 MAX_TS = 2**63 - 1
+# Everything of a series, deleted with it (the series row last).
+SERIES_PARTS = (("points", "series_id"), ("point_counts", "series_id"),
+                ("device_keys", "series_id"), ("series", "id"))  # fmt: skip
+# A series' point count is the sum of its writers' slots (see migration 003).
+SERIES_SELECT = series_columns(
+    "(SELECT coalesce(sum(n), 0) FROM point_counts c WHERE c.series_id = series.id)::bigint"
+)
+SERIES_INSERT = (
+    'id, owner_id, "desc", device_desc, device_id, created_us, bucket, measurement, tags'
+)
 # Taken while migrating, so that server processes starting together upgrade the schema once.
 MIGRATION_LOCK = 0x7453_4150  # "tsAP"
 
@@ -70,6 +80,7 @@ class PostgresStorage(Storage):
         try:
             async with await psycopg.AsyncConnection.connect(self.conninfo) as conn:
                 await migrate(conn)
+                await fold_count_slots(conn)
             await self._pool.open(wait=True, timeout=30)
             await self._writer.start()
         except psycopg.Error as exc:
@@ -116,7 +127,7 @@ class PostgresStorage(Storage):
     async def list_series(self) -> list[SeriesInfo]:
         try:
             async with self._pool.connection() as conn:
-                cursor = await conn.execute(f"SELECT {SERIES_COLUMNS} FROM series ORDER BY id")
+                cursor = await conn.execute(f"SELECT {SERIES_SELECT} FROM series ORDER BY id")
                 rows = await cursor.fetchall()
         except psycopg.Error as exc:
             raise unavailable_from_pg(exc) from exc
@@ -124,18 +135,18 @@ class PostgresStorage(Storage):
 
     async def get_series(self, series_id: int) -> SeriesInfo:
         row = await self._fetchone(
-            f"SELECT {SERIES_COLUMNS} FROM series WHERE id = %s", (series_id,)
+            f"SELECT {SERIES_SELECT} FROM series WHERE id = %s", (series_id,)
         )
         if row is None:
             raise NotFound(f"series {series_id} does not exist")
         return series_from_row(row)
 
     async def delete_series(self, user_id: int, series_id: int) -> None:
-        async def delete(conn: Connection) -> None:
-            await postgres_keys.check_series_owner(conn, user_id, series_id, "delete")
-            await conn.execute("DELETE FROM points WHERE series_id = %s", (series_id,))
-            await conn.execute("DELETE FROM device_keys WHERE series_id = %s", (series_id,))
-            await conn.execute("DELETE FROM series WHERE id = %s", (series_id,))
+        async def delete(conn: Connection, slot: int) -> None:
+            # FOR UPDATE: waits for the writers of the series to commit, and they for us.
+            await postgres_keys.check_series_owner(conn, user_id, series_id, "delete", "UPDATE")
+            for table, column in SERIES_PARTS:
+                await conn.execute(f"DELETE FROM {table} WHERE {column} = %s", (series_id,))
 
         await self._writer.submit(delete)
 
@@ -224,7 +235,7 @@ class PostgresStorage(Storage):
         return doc
 
     async def delete_point(self, user_id: int, point_id: int) -> None:
-        async def delete(conn: Connection) -> None:
+        async def delete(conn: Connection, slot: int) -> None:
             cursor = await conn.execute("SELECT series_id FROM points WHERE id = %s", (point_id,))
             row = await cursor.fetchone()
             if row is None:
@@ -232,14 +243,12 @@ class PostgresStorage(Storage):
             await postgres_keys.check_series_owner(conn, user_id, row[0], "delete points of")
             cursor = await conn.execute("DELETE FROM points WHERE id = %s", (point_id,))
             if cursor.rowcount:  # not deleted meanwhile by another server
-                await conn.execute(
-                    "UPDATE series SET point_count = point_count - 1 WHERE id = %s", (row[0],)
-                )
+                await add_to_counts(conn, slot, {row[0]: -1})
 
         await self._writer.submit(delete)
 
     async def count_points(self) -> int:
-        row = await self._fetchone("SELECT coalesce(sum(point_count), 0)::bigint FROM series")
+        row = await self._fetchone("SELECT coalesce(sum(n), 0)::bigint FROM point_counts")
         count: int = row[0]
         return count
 
@@ -258,7 +267,7 @@ class PostgresStorage(Storage):
         self, user_id: int, series_id: int, kind: str, digest: str, label: str, created_us: int
     ) -> DeviceKey:
         return await self._writer.submit(
-            lambda c: postgres_keys.insert_key(
+            lambda c, _: postgres_keys.insert_key(
                 c, user_id, series_id, kind, digest, label, created_us
             )
         )
@@ -267,7 +276,9 @@ class PostgresStorage(Storage):
         return await self._read(lambda c: postgres_keys.select_keys(c, user_id, series_id))
 
     async def revoke_device_key(self, user_id: int, series_id: int, key_id: int) -> None:
-        await self._writer.submit(lambda c: postgres_keys.delete_key(c, user_id, series_id, key_id))
+        await self._writer.submit(
+            lambda c, _: postgres_keys.delete_key(c, user_id, series_id, key_id)
+        )
 
     async def find_device_key(self, digest: str) -> DeviceKey | None:
         return await self._read(lambda c: postgres_keys.select_key(c, digest))
@@ -279,7 +290,7 @@ class PostgresStorage(Storage):
         self, user_id: int, series_id: int, names: dict[int, str]
     ) -> None:
         await self._writer.submit(
-            lambda c: postgres_keys.update_field_names(c, user_id, series_id, names)
+            lambda c, _: postgres_keys.update_field_names(c, user_id, series_id, names)
         )
 
     # -- copying between databases ------------------------------------------------------------
@@ -296,12 +307,16 @@ class PostgresStorage(Storage):
             raise unavailable_from_pg(exc) from exc
 
     async def import_series(self, series: Sequence[SeriesInfo]) -> None:
-        rows = [series_row(s) for s in series]
+        rows = [
+            (s.id, s.owner_id, s.desc, s.device_desc, s.device_id, s.created_us,
+             s.key and s.key.bucket, s.key and s.key.measurement, s.key and s.key.tags_json())
+            for s in series
+        ]  # fmt: skip
 
-        async def insert(conn: Connection) -> None:
+        async def insert(conn: Connection, slot: int) -> None:
             async with conn.cursor() as cursor:
                 await cursor.executemany(
-                    f"INSERT INTO series ({SERIES_COLUMNS}) VALUES ({', '.join(['%s'] * 10)}) "
+                    f"INSERT INTO series ({SERIES_INSERT}) VALUES ({', '.join(['%s'] * 9)}) "
                     "ON CONFLICT (id) DO NOTHING",
                     rows,
                 )
@@ -311,7 +326,7 @@ class PostgresStorage(Storage):
     async def import_points(self, rows: Sequence[PointRow]) -> None:
         columns = tuple(list(column) for column in zip(*rows, strict=True)) if rows else ()
 
-        async def insert(conn: Connection) -> None:
+        async def insert(conn: Connection, slot: int) -> None:
             await conn.execute(
                 "INSERT INTO points (id, series_id, ts, doc) SELECT * FROM "
                 "unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[]) "
@@ -330,7 +345,7 @@ class PostgresStorage(Storage):
         return await self._read(select)
 
     async def import_device_keys(self, rows: Sequence[KeyRow]) -> None:
-        async def insert(conn: Connection) -> None:
+        async def insert(conn: Connection, slot: int) -> None:
             async with conn.cursor() as cursor:
                 await cursor.executemany(
                     f"INSERT INTO device_keys ({KEY_ROW_COLUMNS}) VALUES "
@@ -341,10 +356,11 @@ class PostgresStorage(Storage):
         await self._writer.submit(insert)
 
     async def finish_import(self) -> None:
-        async def finish(conn: Connection) -> None:
+        async def finish(conn: Connection, slot: int) -> None:
+            await conn.execute("DELETE FROM point_counts")
             await conn.execute(
-                "UPDATE series SET point_count = "
-                "(SELECT count(*) FROM points WHERE series_id = series.id)"
+                "INSERT INTO point_counts (series_id, slot, n) "
+                "SELECT series_id, 0, count(*) FROM points GROUP BY series_id"
             )
             for table in ("series", "device_keys"):
                 await conn.execute(
@@ -357,6 +373,18 @@ class PostgresStorage(Storage):
             )
 
         await self._writer.submit(finish)
+
+
+async def fold_count_slots(conn: Connection) -> None:
+    """Fold the count slots of writers that are gone into slot 0, so slots do not pile up."""
+    async with conn.transaction():
+        await conn.execute(
+            "WITH gone AS (DELETE FROM point_counts WHERE slot <> 0 AND slot NOT IN "
+            "(SELECT pid FROM pg_stat_activity) RETURNING series_id, n) "
+            "INSERT INTO point_counts (series_id, slot, n) "
+            "SELECT series_id, 0, sum(n) FROM gone GROUP BY series_id "
+            "ON CONFLICT (series_id, slot) DO UPDATE SET n = point_counts.n + excluded.n"
+        )
 
 
 async def migrate(conn: Connection) -> None:

@@ -14,10 +14,13 @@ from .postgres_writer import Connection
 _KEYS = f"SELECT {DEVICE_KEY_COLUMNS} FROM device_keys k JOIN series s ON s.id = k.series_id"
 
 
-async def check_series_owner(conn: Connection, user_id: int, series_id: int, action: str) -> None:
-    """Refuse unless the series exists and belongs to the user (locking it in a transaction)."""
-    lock = "" if conn.autocommit else " FOR UPDATE"
-    cursor = await conn.execute(f"SELECT owner_id FROM series WHERE id = %s{lock}", (series_id,))
+async def check_series_owner(
+    conn: Connection, user_id: int, series_id: int, action: str, lock: str = "KEY SHARE"
+) -> None:
+    """Refuse unless the series exists and belongs to the user; inside a transaction, lock it
+    (``KEY SHARE``: it cannot be deleted meanwhile; ``UPDATE``: nobody else may use it)."""
+    locking = "" if conn.autocommit else f" FOR {lock}"
+    cursor = await conn.execute(f"SELECT owner_id FROM series WHERE id = %s{locking}", (series_id,))
     row = await cursor.fetchone()
     check_owner(row[0] if row else None, user_id, series_id, action)
 

@@ -58,7 +58,8 @@ def copy_text(params: Sequence[int | str]) -> str:
     )
 
 
-Operation = Callable[[Connection], Awaitable[Any]] | CopyPointWrite
+# A plain operation gets the connection and the writer's count slot (see add_to_counts).
+Operation = Callable[[Connection, int], Awaitable[Any]] | CopyPointWrite
 
 
 def unavailable_from_pg(exc: psycopg.Error) -> Unavailable:
@@ -83,11 +84,12 @@ class PostgresWriter:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._conn: Connection | None = None
+        self._slot = 0
         self._stopping = False
 
     async def start(self) -> None:
         """Connect and start taking writes."""
-        self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+        await self._connection()
         self._wakeup = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="postgres-writer")
 
@@ -100,7 +102,9 @@ class PostgresWriter:
         if self._conn is not None:
             await self._conn.close()
 
-    async def submit(self, operation: Callable[[Connection], Awaitable[T]] | CopyPointWrite) -> T:
+    async def submit(
+        self, operation: Callable[[Connection, int], Awaitable[T]] | CopyPointWrite
+    ) -> T:
         """Run ``operation`` in the next shared transaction; return once it is committed."""
         if self._stopping or self._wakeup is None:
             raise Unavailable("the server is shutting down; retry shortly")
@@ -137,7 +141,7 @@ class PostgresWriter:
             try:
                 conn = await self._connection()
                 async with conn.transaction():
-                    return await _run_operations(conn, operations, self._ids)
+                    return await _run_operations(conn, operations, self._ids, self._slot)
             except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
                 log.info("write batch met another server's writes; running it again")
                 await asyncio.sleep(0.01 * (attempt + 1))
@@ -156,11 +160,13 @@ class PostgresWriter:
             if self._conn is not None:
                 await self._conn.close()
             self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+            # The backend pid is unique among live connections: this writer's count slot.
+            self._slot = self._conn.info.backend_pid
         return self._conn
 
 
 async def _run_operations(
-    conn: Connection, operations: list[Operation], ids: PointIds
+    conn: Connection, operations: list[Operation], ids: PointIds, slot: int
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     start = 0
@@ -170,46 +176,49 @@ async def _run_operations(
             end = start + 1
             while end < len(operations) and isinstance(operations[end], CopyPointWrite):
                 end += 1
-            outcomes += await write_points(conn, operations[start:end], ids)  # type: ignore[arg-type]
+            outcomes += await write_points(conn, operations[start:end], ids, slot)  # type: ignore[arg-type]
             start = end
             continue
         try:
-            outcomes.append((True, await operation(conn)))
+            outcomes.append((True, await operation(conn, slot)))
         except TimeseriesError as refused:  # raised before any change, by contract
             outcomes.append((False, refused))
         start += 1
     return outcomes
 
 
-COUNTS_UPDATE = (
-    "UPDATE series SET point_count = point_count + d.n "
-    "FROM unnest(%s::bigint[], %s::bigint[]) AS d(id, n) WHERE series.id = d.id "
-    "RETURNING series.id, series.owner_id"
+COUNTS_ADD = (
+    "INSERT INTO point_counts (series_id, slot, n) "
+    "SELECT d.id, %s, d.n FROM unnest(%s::bigint[], %s::bigint[]) AS d(id, n) "
+    "ON CONFLICT (series_id, slot) DO UPDATE SET n = point_counts.n + excluded.n"
 )
 
 
-async def _add_to_counts(conn: Connection, added: dict[int, int]) -> dict[int, int]:
-    """Add to the point counts of series; returns the owner of each series that exists.
+async def add_to_counts(conn: Connection, slot: int, added: dict[int, int]) -> None:
+    """Add to the point counts of series, in this writer's own rows (no other writer waits)."""
+    if any(added.values()):
+        await conn.execute(COUNTS_ADD, (slot, list(added), list(added.values())))
 
-    The UPDATE also locks each series until the commit, so a concurrent delete waits for us.
+
+async def _owners(conn: Connection, series_ids: list[int]) -> dict[int, int]:
+    """The owner of each series that exists.
+
+    FOR KEY SHARE: writers of one series do not wait for each other, but a delete of the series
+    waits for them to commit (and they for it), so no point is ever left without its series.
     """
-    ordered = sorted(added)  # the usual plan locks in this order: fewer deadlocks to retry
-    cursor = await conn.execute(COUNTS_UPDATE, (ordered, [added[sid] for sid in ordered]))
+    cursor = await conn.execute(
+        "SELECT id, owner_id FROM series WHERE id = ANY(%s) FOR KEY SHARE", (series_ids,)
+    )
     return dict(await cursor.fetchall())
 
 
 async def write_points(
-    conn: Connection, operations: Sequence[CopyPointWrite], ids: PointIds
+    conn: Connection, operations: Sequence[CopyPointWrite], ids: PointIds, slot: int
 ) -> list[Outcome]:
     """The points of many requests in one COPY; each request checked on its own first."""
-    planned: dict[int, int] = {}
-    for operation in operations:
-        for write in operation.writes:
-            if write.series_id is not None:
-                planned[write.series_id] = planned.get(write.series_id, 0) + len(write.points)
-    # Counts first, optimistically: one round trip locks the series and tells their owners.
-    owners = await _add_to_counts(conn, planned) if planned else {}
-    corrections: dict[int, int] = {}
+    named = sorted({w.series_id for op in operations for w in op.writes if w.series_id})
+    owners = await _owners(conn, named) if named else {}
+    added: dict[int, int] = {}
     texts: list[str] = []
     outcomes: list[Outcome] = []
     created: dict[tuple[int, SeriesKey], int] = {}
@@ -218,27 +227,20 @@ async def write_points(
             check_writes(operation, owners)
         except TimeseriesError as refused:
             outcomes.append((False, refused))
-            for write in operation.writes:  # take back what the refused request counted
-                if write.series_id in owners:
-                    corrections[write.series_id] = corrections.get(write.series_id, 0) - len(
-                        write.points
-                    )
             continue
         point_ids = []
         for write, text in zip(operation.writes, operation.copy_texts, strict=True):
             if write.series_id is not None and write.series_id in owners:
+                series_id, write_ids = write.series_id, write.ids
                 texts.append(text)
-                point_ids.append(write.ids)
-                continue
-            # A key that names no series yet, or one deleted meanwhile.
-            series_id = await _series_for_key(conn, created, write)
-            write_ids, params = await _render(write, series_id, ids)
-            texts.append(copy_text(params))
+            else:  # a key that names no series yet, or one deleted meanwhile
+                series_id = await _series_for_key(conn, created, write)
+                write_ids, params = await _render(write, series_id, ids)
+                texts.append(copy_text(params))
             point_ids.append(write_ids)
-            corrections[series_id] = corrections.get(series_id, 0) + len(write_ids)
+            added[series_id] = added.get(series_id, 0) + len(write_ids)
         outcomes.append((True, point_ids))
-    if any(corrections.values()):
-        await _add_to_counts(conn, corrections)
+    await add_to_counts(conn, slot, added)
     if texts:
         async with conn.cursor().copy("COPY points (id, series_id, ts, doc) FROM STDIN") as copy:
             await copy.write("".join(texts))
@@ -278,7 +280,7 @@ async def _series_for_key(
     if row is None:  # created by another server meanwhile
         cursor = await conn.execute(
             "SELECT id FROM series WHERE owner_id = %s AND bucket = %s AND measurement = %s "
-            "AND tags = %s FOR UPDATE",
+            "AND tags = %s FOR KEY SHARE",
             (write.user_id, key.bucket, key.measurement, key.tags_json()),
         )
         row = await cursor.fetchone()
