@@ -182,3 +182,25 @@ def test_chunked_body_under_the_limit_is_accepted(client: TestClient, series_id:
 
     response = client.put("/point/new", content=chunks())
     assert response.status_code == 201, response.text
+
+
+def test_the_nul_character_is_refused_wherever_text_is_stored_as_it_is(
+    client: TestClient, series_id: int
+) -> None:
+    """PostgreSQL's text cannot hold NUL: both backends refuse it with a 400, not a 503."""
+    auth = {"Authorization": f"Token {T}"}
+    nul_desc = {"token": T, "desc": "a\x00b", "device_desc": "d", "device_id": "i"}
+    response = client.put("/series/new", json=nul_desc)
+    assert response.status_code == 400 and "NUL" in response.json()["message"]
+    response = client.post("/api/v2/write?bucket=a%00b", content="m v=1", headers=auth)
+    assert response.status_code == 400 and "NUL" in response.json()["message"]
+    response = client.post("/write?db=a%00b", content="m v=1", headers=auth)
+    assert response.status_code == 400 and "NUL" in response.json()["error"]
+    response = client.post(f"/series/{series_id}/keys", json={"label": "x\x00"}, headers=auth)
+    assert response.status_code == 400 and "NUL" in response.json()["message"]
+    assert list(client.get("/series").json()) == [str(series_id)]
+    assert client.get(f"/series/{series_id}/keys", headers=auth).json() == []
+    # Inside a point's JSON document it is just an escaped character.
+    body = {"token": T, "series_id": series_id, "fields": {"s": "a\x00b"}}
+    assert client.put("/point/new", json=body).status_code == 201
+    assert client.get(f"/series/{series_id}").json()[0]["fields"] == {"s": "a\x00b"}

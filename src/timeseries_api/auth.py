@@ -40,16 +40,6 @@ def _missing() -> Unauthorized:
 UNKNOWN_TOKEN = "unknown token: check it against the server's users file"
 
 
-def authenticate(users: UsersFile, token: str | None) -> User:
-    """The user holding ``token``; 401 when it is missing or unknown."""
-    if not token:
-        raise _missing()
-    user = users.authenticate(token)
-    if user is None:
-        raise Unauthorized(UNKNOWN_TOKEN)
-    return user
-
-
 async def authenticate_user(users: UsersFile, storage: Storage, token: str | None) -> User:
     """The user holding ``token``, for anything but adding points: a device key gets 403."""
     if not token:

@@ -23,6 +23,7 @@ from .. import __version__
 from ..auth import Writer, authenticate_writer
 from ..context import app_context
 from ..errors import BadInput, TimeseriesError, Unauthorized, Unavailable
+from ..ingest.json_body import check_text
 from ..ingest.line_protocol_points import LineBatch, points_from_lines
 from ..timeparse import now_us
 from .errors import RETRY_AFTER_SECONDS
@@ -161,6 +162,7 @@ async def write_v1(request: Request) -> Response:
     db = request.query_params.get("db")
     if not db:
         raise BadInput("database is required")
+    check_text(db, "db")
     batch = await _parse(request, _precision(request, V1_PRECISIONS, "ns"))
     await _write(request, writer, db, batch)
     if batch.errors:
@@ -185,6 +187,7 @@ async def write_v2(request: Request) -> Response:
     bucket = request.query_params.get("bucket")
     if not bucket:
         raise BadInput("bucket is required")
+    check_text(bucket, "bucket")
     batch = await _parse(request, _precision(request, V2_PRECISIONS, "ns"))
     if batch.errors:
         raise BadInput(str(batch.errors[0]))

@@ -40,6 +40,23 @@ def _not_a_boolean(value: Any) -> Any:
 SeriesId = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=MAX_ID)]
 
 
+def check_text(value: str, name: str = "text") -> str:
+    """Refuse the NUL character in text stored as it is (PostgreSQL's text cannot hold it)."""
+    if "\x00" in value:
+        raise BadInput(f"{name} must not contain the NUL character (\\u0000)")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return value
+
+
+# Text kept in its own database column (not inside a point's JSON document).
+PlainText = Annotated[str, AfterValidator(_no_nul)]
+
+
 def parse_json(body: bytes) -> Any:
     """Decode a request body as JSON, with a message that says what is wrong."""
     if not body.strip():
@@ -126,9 +143,9 @@ class NewSeriesBody(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     token: Token
-    desc: str = Field("", max_length=1000)
-    device_desc: str = Field(max_length=1000)
-    device_id: str = Field(max_length=200)
+    desc: PlainText = Field("", max_length=1000)
+    device_desc: PlainText = Field(max_length=1000)
+    device_id: PlainText = Field(max_length=200)
 
 
 class PointIn(BaseModel):

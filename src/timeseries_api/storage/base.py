@@ -15,6 +15,8 @@ PointRow = tuple[int, int, int, str]
 # A device key as it is copied: (id, series_id, kind, digest, label, created_us).
 KeyRow = tuple[int, int, str, str, str, int]
 KEY_ROW_COLUMNS = "id, series_id, kind, digest, label, created_us"
+# Tables whose ids are never reused, even across a migrate.
+ID_TABLES = ("series", "points", "device_keys")
 
 # Ids are SQL BIGINTs on both backends; anything larger cannot exist.
 MAX_ID = 2**63 - 1
@@ -103,8 +105,13 @@ class Storage(ABC):
         """Store device keys with their ids as they are; existing ids are kept."""
 
     @abstractmethod
-    async def finish_import(self) -> None:
-        """Recount every series and move the id counters past every imported id."""
+    async def id_high_water(self) -> dict[str, int]:
+        """The largest id ever handed out per table (``ID_TABLES``), deleted ones included."""
+
+    @abstractmethod
+    async def finish_import(self, high_water: dict[str, int]) -> None:
+        """Recount every series and move the id counters past every imported id and past
+        ``high_water`` (the source's), so no id the source ever handed out is used again."""
 
     @abstractmethod
     async def last_points_json(

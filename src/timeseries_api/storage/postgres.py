@@ -17,6 +17,7 @@ from ..domain import DeviceKey, SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import NotFound, Unavailable
 from . import postgres_keys
 from .base import (
+    ID_TABLES,
     KEY_ROW_COLUMNS,
     KeyRow,
     PointRow,
@@ -206,7 +207,12 @@ class PostgresStorage(Storage):
             ready, next_id = prepare(write, series_id, next_id)
             prepared.append(ready)
         texts = [copy_text(ready.params) for ready in prepared]
-        ids: list[list[int]] = await self._writer.submit(CopyPointWrite(prepared, texts))
+        outcome: tuple[list[list[int]], list[int]]
+        outcome = await self._writer.submit(CopyPointWrite(prepared, texts))
+        ids, written_to = outcome
+        for write, series_id in zip(writes, written_to, strict=True):
+            if write.key is not None:  # learn the series the writer found or created
+                self._keys[write.user_id, write.key] = series_id
         return ids
 
     async def _series_for_key(self, write: SeriesWrite) -> int | None:
@@ -355,7 +361,21 @@ class PostgresStorage(Storage):
 
         await self._writer.submit(insert)
 
-    async def finish_import(self) -> None:
+    async def id_high_water(self) -> dict[str, int]:
+        async def select(conn: Connection) -> dict[str, int]:
+            last = "coalesce(pg_sequence_last_value(pg_get_serial_sequence('{}', 'id')), 0)"
+            cursor = await conn.execute(
+                f"SELECT {last.format('series')}, "
+                "(SELECT last FROM id_counters WHERE name = 'points'), "
+                f"{last.format('device_keys')}"
+            )
+            row = await cursor.fetchone()
+            assert row is not None
+            return dict(zip(ID_TABLES, row, strict=True))
+
+        return await self._read(select)
+
+    async def finish_import(self, high_water: dict[str, int]) -> None:
         async def finish(conn: Connection, slot: int) -> None:
             await conn.execute("DELETE FROM point_counts")
             await conn.execute(
@@ -364,12 +384,16 @@ class PostgresStorage(Storage):
             )
             for table in ("series", "device_keys"):
                 await conn.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest("
+                    f"(SELECT max(id) FROM {table}), %s, "
+                    f"pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id')), 0) + 1, "
+                    "false)",
+                    (high_water.get(table, 0),),
                 )
             await conn.execute(
-                "UPDATE id_counters SET last = greatest(last, "
-                "(SELECT coalesce(max(id), 0) FROM points)) WHERE name = 'points'"
+                "UPDATE id_counters SET last = greatest(last, %s, "
+                "(SELECT coalesce(max(id), 0) FROM points)) WHERE name = 'points'",
+                (high_water.get("points", 0),),
             )
 
         await self._writer.submit(finish)

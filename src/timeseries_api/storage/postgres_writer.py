@@ -22,7 +22,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from ..domain import SeriesKey
-from ..errors import TimeseriesError, Unavailable
+from ..errors import BadInput, TimeseriesError, Unavailable
 from ..timeparse import now_us
 from .base import series_meta_for_key
 from .documents import assemble
@@ -180,9 +180,14 @@ async def _run_operations(
             start = end
             continue
         try:
-            outcomes.append((True, await operation(conn, slot)))
-        except TimeseriesError as refused:  # raised before any change, by contract
+            # A savepoint each: a value the database refuses fails this request, not the batch.
+            async with conn.transaction():
+                outcomes.append((True, await operation(conn, slot)))
+        except TimeseriesError as refused:
             outcomes.append((False, refused))
+        except psycopg.DataError as exc:
+            reason = exc.diag.message_primary or exc.sqlstate
+            outcomes.append((False, BadInput(f"the database refused a value: {reason}")))
         start += 1
     return outcomes
 
@@ -215,7 +220,10 @@ async def _owners(conn: Connection, series_ids: list[int]) -> dict[int, int]:
 async def write_points(
     conn: Connection, operations: Sequence[CopyPointWrite], ids: PointIds, slot: int
 ) -> list[Outcome]:
-    """The points of many requests in one COPY; each request checked on its own first."""
+    """The points of many requests in one COPY; each request checked on its own first.
+
+    A request's outcome is its point ids and its series ids, one list of each per write.
+    """
     named = sorted({w.series_id for op in operations for w in op.writes if w.series_id})
     owners = await _owners(conn, named) if named else {}
     added: dict[int, int] = {}
@@ -228,7 +236,7 @@ async def write_points(
         except TimeseriesError as refused:
             outcomes.append((False, refused))
             continue
-        point_ids = []
+        point_ids, series_ids = [], []
         for write, text in zip(operation.writes, operation.copy_texts, strict=True):
             if write.series_id is not None and write.series_id in owners:
                 series_id, write_ids = write.series_id, write.ids
@@ -238,8 +246,9 @@ async def write_points(
                 write_ids, params = await _render(write, series_id, ids)
                 texts.append(copy_text(params))
             point_ids.append(write_ids)
+            series_ids.append(series_id)
             added[series_id] = added.get(series_id, 0) + len(write_ids)
-        outcomes.append((True, point_ids))
+        outcomes.append((True, (point_ids, series_ids)))
     await add_to_counts(conn, slot, added)
     if texts:
         async with conn.cursor().copy("COPY points (id, series_id, ts, doc) FROM STDIN") as copy:

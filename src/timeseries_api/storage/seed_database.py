@@ -102,3 +102,11 @@ class SeedDatabase:
     async def series_field_names(self, series_id: int) -> dict[int, str]:
         """The original had no field names."""
         return {}
+
+    async def id_high_water(self) -> dict[str, int]:
+        """The largest ids the original holds (it kept no record of deleted ones beyond)."""
+        series, points = self._conn.execute(
+            f"SELECT (SELECT coalesce(max(id), 0) FROM {SERIES_TABLE}), "
+            f"(SELECT coalesce(max(id), 0) FROM {POINTS_TABLE})"
+        ).fetchone()
+        return {"series": series, "points": points}

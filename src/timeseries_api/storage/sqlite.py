@@ -16,6 +16,7 @@ from ..domain import DeviceKey, SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
 from ..errors import NotFound
 from . import sqlite_keys
 from .base import (
+    ID_TABLES,
     KEY_ROW_COLUMNS,
     SERIES_COLUMNS,
     KeyRow,
@@ -297,13 +298,28 @@ class SQLiteStorage(Storage):
             )
         )
 
-    async def finish_import(self) -> None:
-        await self._writer.submit(
-            lambda tx: tx.conn.execute(
+    async def id_high_water(self) -> dict[str, int]:
+        rows = await self._read(
+            lambda c: c.execute("SELECT name, seq FROM sqlite_sequence").fetchall()
+        )
+        return {name: seq for name, seq in rows if name in ID_TABLES}
+
+    async def finish_import(self, high_water: dict[str, int]) -> None:
+        def finish(tx: Transaction) -> None:
+            tx.conn.execute(
                 "UPDATE series SET point_count = "
                 "(SELECT count(*) FROM points WHERE series_id = series.id)"
             )
-        )
+            for table, seq in high_water.items():
+                # AUTOINCREMENT never hands out an id at or below sqlite_sequence's.
+                if not tx.conn.execute(
+                    "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (seq, table)
+                ).rowcount:
+                    tx.conn.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, seq)
+                    )
+
+        await self._writer.submit(finish)
 
 
 def _marks(count: int) -> str:

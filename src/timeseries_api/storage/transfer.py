@@ -25,6 +25,7 @@ class Source(Protocol):
     async def export_points(self, after_id: int, limit: int) -> list[PointRow]: ...
     async def export_device_keys(self) -> list[KeyRow]: ...
     async def series_field_names(self, series_id: int) -> dict[int, str]: ...
+    async def id_high_water(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ async def copy_database(
         names = await source.series_field_names(each.id)
         if names:
             await target.set_series_field_names(each.owner_id, each.id, names)
-    await target.finish_import()
+    await target.finish_import(await source.id_high_water())
     copied = {s.id: s.count for s in await target.list_series()}
     expected = {s.id: s.count for s in await source.list_series()}
     if copied != expected:
