@@ -1,5 +1,6 @@
 """Several server processes on one database, as behind a load balancer: no write lost or doubled."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,3 +73,72 @@ def test_two_servers_on_one_database_store_every_acknowledged_point_once(
     finally:
         for server in servers:
             server.stop()
+
+
+def test_a_series_deleted_while_two_servers_write_to_it_leaves_no_point_behind(
+    tmp_path: Path, database_url: str, users_path: Path
+) -> None:
+    servers = [start_server(tmp_path, database_url, users_path, env=None) for _ in range(2)]
+    try:
+        series_id = httpx.put(
+            servers[0].url + "/series/new",
+            json={"token": ROBIN_TOKEN, "device_desc": "d", "device_id": "i"},
+        ).json()
+
+        def writer(n: int) -> list[int]:
+            """Writes until the series is gone; returns the ids it was given."""
+            acknowledged = []
+            with httpx.Client(base_url=servers[n % 2].url, timeout=30) as http:
+                for i in range(2000):
+                    body = {"token": ROBIN_TOKEN, "series_id": series_id, "fields": {"v": i}}
+                    response = http.put("/point/new", json=body)
+                    if response.status_code == 404:  # the delete has committed
+                        return acknowledged
+                    assert response.status_code == 201, response.text
+                    acknowledged.append(response.json())
+            return acknowledged
+
+        with ThreadPoolExecutor(4) as pool:
+            writing = [pool.submit(writer, n) for n in range(4)]
+            time.sleep(0.5)
+            response = httpx.request(
+                "DELETE", f"{servers[1].url}/series/{series_id}", json={"token": ROBIN_TOKEN}
+            )
+            assert response.status_code == 204
+            acknowledged = [pid for future in writing for pid in future.result()]
+
+        assert acknowledged, "the writers never got going"
+        assert httpx.get(f"{servers[0].url}/points/count").json() == 0
+        for point_id in acknowledged[:: max(1, len(acknowledged) // 200)]:
+            assert httpx.get(f"{servers[0].url}/point/{point_id}").status_code == 404
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_point_counts_survive_restarts_of_every_server(
+    tmp_path: Path, database_url: str, users_path: Path
+) -> None:
+    """On PostgreSQL each writer counts in its own slot; slots of stopped servers are folded."""
+    server = start_server(tmp_path, database_url, users_path, env=None)
+    try:
+        series_id = httpx.put(
+            server.url + "/series/new",
+            json={"token": ROBIN_TOKEN, "device_desc": "d", "device_id": "i"},
+        ).json()
+        for round_ in range(3):
+            points = [{"fields": {"v": i}} for i in range(10)]
+            body = {"token": ROBIN_TOKEN, "series_id": series_id, "points": points}
+            assert httpx.post(server.url + "/point/new", json=body).status_code == 201
+            point = httpx.get(f"{server.url}/series/{series_id}").json()[0]["id"]
+            deleted = httpx.request(
+                "DELETE", f"{server.url}/point/{point}", json={"token": ROBIN_TOKEN}
+            )
+            assert deleted.status_code == 204
+            server.restart()
+            assert httpx.get(server.url + "/series").json()[str(series_id)]["count"] == 9 * (
+                round_ + 1
+            )
+            assert httpx.get(server.url + "/points/count").json() == 9 * (round_ + 1)
+    finally:
+        server.stop()
