@@ -86,6 +86,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--record", action="store_true", help="append to docs/benchmarks.md")
     parser.add_argument("--skip-influx", action="store_true")
+    parser.add_argument(
+        "--only", metavar="TEXT", help="run only the scenarios whose name contains TEXT"
+    )
     args = parser.parse_args()
     s = args.seconds
     lp_ours = {"WRITE_PATH": "/write?db=bench&precision=s", "AUTH": f"Token {TOKEN}"}
@@ -130,6 +133,8 @@ def main() -> None:
             ),
         ]
 
+    if args.only:
+        plan = [(scenario, measure) for scenario, measure in plan if args.only in scenario.name]
     for run in range(1, args.runs + 1):
         for scenario, measure in plan:
             result = measure()
@@ -151,7 +156,7 @@ def main() -> None:
         )
     rates = {scenario.name: scenario.rate() for scenario, _ in plan}
     rows.append("")
-    for workers in (1, 2):
+    for workers in () if args.only else (1, 2):
         ours_single = rates[f"single point, ours, {workers} worker(s)"]
         ceil = rates[f"single point, ceiling (bare Starlette), {workers} worker(s)"]
         rows.append(

@@ -35,3 +35,18 @@ def authenticate(users: UsersFile, token: str | None) -> User:
     if user is None:
         raise Unauthorized("unknown token: check it against the server's users file")
     return user
+
+
+def authorize_read(
+    users: UsersFile, private_reads: bool, request: Request, series_id: int | None = None
+) -> User | None:
+    """Let a GET through, or refuse it (401). Every GET endpoint of ours calls this.
+
+    Reads are open, as in the seed, unless the operator set ``private_reads``: then they need a
+    valid token, as ``Authorization: Bearer <token>`` or a ``token`` query parameter (for
+    links and spreadsheets). ``series_id`` names the series read, if one is.
+    """
+    if not private_reads:
+        return None
+    token = request_token(request, None) or request.query_params.get("token")
+    return authenticate(users, token)

@@ -7,16 +7,16 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import authenticate, request_token
+from ..auth import authenticate, authorize_read, request_token
 from ..context import app_context
-from ..domain import SeriesMeta, SeriesWrite
+from ..domain import SeriesInfo, SeriesMeta, SeriesWrite
 from ..ingest.json_body import NewSeriesBody, PointBatch, SeedPoint, parse_object, validate
 from ..ingest.json_points import parse_points_request
-from ..timeparse import format_us, now_us, parse_iso
-from ..users import User
+from ..timeparse import format_us, now_us
+from ..users import User, UsersFile
 from .ids import parse_id
 from .openapi import body_schema, responses
-from .responses import JSON, json_list_stream, json_response, no_content
+from .responses import JSON, json_response, no_content
 from .routing import CALLBACK, LeanRoute, query_parameters
 
 router = APIRouter(route_class=LeanRoute)
@@ -37,23 +37,30 @@ async def _optional_object(request: Request) -> dict[str, Any] | None:
 async def list_series(request: Request) -> Response:
     """A JSON object keyed by series id; each value holds the series' metadata and point count."""
     context = app_context(request)
-    listing: dict[str, dict[str, Any]] = {}
-    for series in await context.storage.list_series():
-        entry: dict[str, Any] = {
-            "id": series.id,
-            "desc": series.desc,
-            "device_desc": series.device_desc,
-            "device_id": series.device_id,
-            "timestamp": format_us(series.created_us),
-            "user": context.users.name_of(series.owner_id),
-            "count": series.count,
-        }
-        if series.key is not None:  # created by line protocol: its name there, too
-            entry["measurement"] = series.key.measurement
-            entry["tags"] = dict(series.key.tags)
-            entry["bucket"] = series.key.bucket
-        listing[str(series.id)] = entry
+    authorize_read(context.users, context.settings.private_reads, request)
+    listing = {
+        str(series.id): series_entry(series, context.users)
+        for series in await context.storage.list_series()
+    }
     return json_response(request, listing)
+
+
+def series_entry(series: SeriesInfo, users: UsersFile) -> dict[str, Any]:
+    """A series as ``GET /series`` lists it: metadata, owner's name, point count."""
+    entry: dict[str, Any] = {
+        "id": series.id,
+        "desc": series.desc,
+        "device_desc": series.device_desc,
+        "device_id": series.device_id,
+        "timestamp": format_us(series.created_us),
+        "user": users.name_of(series.owner_id),
+        "count": series.count,
+    }
+    if series.key is not None:  # created by line protocol: its name there, too
+        entry["measurement"] = series.key.measurement
+        entry["tags"] = dict(series.key.tags)
+        entry["bucket"] = series.key.bucket
+    return entry
 
 
 @router.api_route(
@@ -73,27 +80,6 @@ async def new_series(request: Request) -> Response:
     meta = SeriesMeta(desc=body.desc, device_desc=body.device_desc, device_id=body.device_id)
     series_id = await context.storage.create_series(user.id, meta, now_us())
     return Response(b"%d" % series_id, 201, media_type=JSON)
-
-
-@router.get(
-    "/series/{series_id}",
-    summary="The points of one series, in time order",
-    responses=responses(200, 400, 404),
-    openapi_extra=query_parameters(
-        ("from", "Only points at or after this time (ISO 8601; no offset means UTC)"),
-        ("to", "Only points at or before this time (ISO 8601; no offset means UTC)"),
-        CALLBACK,
-    ),
-)
-async def get_series(request: Request, series_id: str) -> Response:
-    """Every point of the series, or those from ``from`` to ``to`` inclusive, streamed."""
-    context = app_context(request)
-    sid = parse_id(series_id, "series")
-    params = request.query_params
-    start = parse_iso(params["from"], "from") if "from" in params else None
-    end = parse_iso(params["to"], "to") if "to" in params else None
-    await context.storage.get_series(sid)
-    return json_list_stream(request, context.storage.series_points_json(sid, start, end))
 
 
 @router.delete(
@@ -154,7 +140,9 @@ async def new_point(request: Request) -> Response:
 )
 async def get_point(request: Request, point_id: str) -> Response:
     """The point as ``{id, series_id, timestamp, fields}``."""
-    doc = await app_context(request).storage.get_point_json(parse_id(point_id, "point"))
+    context = app_context(request)
+    authorize_read(context.users, context.settings.private_reads, request)
+    doc = await context.storage.get_point_json(parse_id(point_id, "point"))
     return json_response(request, raw=doc.encode())
 
 
@@ -181,4 +169,6 @@ async def delete_point(request: Request, point_id: str) -> Response:
 )
 async def count_points(request: Request) -> Response:
     """The total number of points as a bare JSON integer."""
-    return json_response(request, await app_context(request).storage.count_points())
+    context = app_context(request)
+    authorize_read(context.users, context.settings.private_reads, request)
+    return json_response(request, await context.storage.count_points())
