@@ -4,7 +4,7 @@ Storage returns a summary per (bucket, field); this module, the same for every b
 them into rows: the asked aggregates, buckets in order, empty ones left out or filled.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .domain import FieldSummary
@@ -58,18 +58,28 @@ def bucket_start(ts_us: int, every_us: int, offset_us: int) -> int:
     return (ts_us + offset_us) // every_us * every_us - offset_us
 
 
+def _mean(s: FieldSummary) -> Value:
+    return s.sum / s.numeric if s.sum is not None else None
+
+
+def _end(value: object, kind: str) -> Value:
+    return bool(value) if kind == "boolean" and value is not None else value  # type: ignore[return-value]
+
+
+_AGGREGATE: dict[str, Callable[[FieldSummary], Value]] = {
+    "mean": _mean,
+    "min": lambda s: s.min,
+    "max": lambda s: s.max,
+    "sum": lambda s: s.sum,
+    "count": lambda s: s.numeric,
+    "first": lambda s: _end(s.first, s.kind),
+    "last": lambda s: _end(s.last, s.kind),
+}
+
+
 def aggregate_value(summary: FieldSummary, name: str) -> Value:
-    """One aggregate of a field's values in a bucket."""
-    if name == "mean":
-        return summary.sum / summary.numeric if summary.sum is not None else None
-    if name in ("first", "last"):
-        value = summary.first if name == "first" else summary.last
-        if summary.kind == "boolean" and value is not None:
-            return bool(value)
-        return value  # type: ignore[return-value]
-    if name == "count":
-        return summary.numeric
-    return getattr(summary, name)  # type: ignore[no-any-return]
+    """One aggregate of a field's numbers in a bucket (``first``/``last``: of its values)."""
+    return _AGGREGATE[name](summary)
 
 
 def numeric_fields(summaries: dict[tuple[int, str], FieldSummary]) -> list[str]:
@@ -79,6 +89,7 @@ def numeric_fields(summaries: dict[tuple[int, str], FieldSummary]) -> list[str]:
 
 def bucket_rows(
     summaries: dict[tuple[int, str], FieldSummary],
+    fields: list[str],
     aggregates: tuple[str, ...],
     every_us: int,
     offset_us: int,
@@ -89,19 +100,23 @@ def bucket_rows(
     """The rows of a downsampled range, oldest first (or newest first).
 
     Buckets with no number are left out, unless ``fill`` asks for them; then every bucket of
-    the range is there (of the data, when the range is open).
+    the range is there (of the data, when the range is open), with each of ``fields``.
     """
-    fields = numeric_fields(summaries)
+    wanted = set(fields)
+    getters = [(name, _AGGREGATE[name]) for name in aggregates]
     by_bucket: dict[int, dict[str, dict[str, Value]]] = {}
     for (bucket, field), summary in summaries.items():
-        if summary.numeric:
-            by_bucket.setdefault(bucket, {})[field] = {
-                name: aggregate_value(summary, name) for name in aggregates
-            }
-    if fill.mode == "none" or not fields:
-        starts = sorted(by_bucket, reverse=descending)
-        for start in starts:
-            yield start, dict(sorted(by_bucket[start].items()))
+        if summary.numeric and field in wanted:
+            values = {name: get(summary) for name, get in getters}
+            row = by_bucket.get(bucket)
+            if row is None:
+                by_bucket[bucket] = {field: values}
+            else:
+                row[field] = values
+    if fill.mode == "none":
+        for start in sorted(by_bucket, reverse=descending):
+            found = by_bucket[start]
+            yield start, {field: found[field] for field in fields if field in found}
         return
     first, last = min(by_bucket, default=None), max(by_bucket, default=None)
     lo = first if span[0] is None else bucket_start(span[0], every_us, offset_us)

@@ -142,7 +142,10 @@ def parse_time(text: str, name: str, now: int) -> int:
         # Decimal: a float cannot hold epoch seconds with six decimals exactly.
         return _in_range(int((Decimal(value) * 1_000_000).to_integral_value()), text, name)
     try:
-        return _in_range(parse_iso(value, name), text, name)
+        # An unencoded "+" of an offset (…T08:30:00+09:00) arrives as a space in a query string.
+        head, space, tail = value.rpartition(" ")
+        iso = f"{head}+{tail}" if space and ":" in head else value
+        return _in_range(parse_iso(iso, name), text, name)
     except BadInput:
         raise BadInput(
             f"{name}: {text[:40]!r} is not a time: use ISO 8601 (2026-11-24T08:30:00Z), epoch "
@@ -158,7 +161,8 @@ def _in_range(us: int, text: str, name: str) -> int:
 
 def parse_utc_offset(text: str, name: str = "tz") -> int:
     """A fixed UTC offset, ``Z``, ``UTC``, ``+09:00``, ``-0530`` or ``+9``, in microseconds."""
-    value = text.strip()
+    # An unencoded "+" in a query string arrives as a space.
+    value = "+" + text[1:] if text[:1] == " " else text.strip()
     if value.upper() in ("Z", "UTC"):
         return 0
     match = _OFFSET.fullmatch(value)

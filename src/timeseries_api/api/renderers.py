@@ -38,10 +38,6 @@ class Renderer:
     def tail(self, empty: bool) -> bytes:
         return b"]);" if self.callback else b"]"
 
-    def row(self, row: Row, offset_us: int) -> bytes:
-        start, fields = row
-        return orjson.dumps({"timestamp": format_us_at(start, offset_us), "fields": fields})
-
     def headers(self, series_id: int) -> dict[str, str]:
         return {}
 
@@ -61,9 +57,11 @@ class Renderer:
         self, rows: Iterable[Row], fields: list[str], aggregates: tuple[str, ...], offset_us: int
     ) -> bytes:
         """The whole body of downsampled rows."""
-        lines = [self.row(row, offset_us) for row in rows]
-        separator = self.point_text(()).separator.encode()
-        return self.head(()) + separator.join(lines) + self.tail(not lines)
+        objects = [
+            {"timestamp": format_us_at(start, offset_us), "fields": values}
+            for start, values in rows
+        ]
+        return self.head(()) + orjson.dumps(objects)[1:-1] + self.tail(not objects)
 
 
 class NDJSONRenderer(Renderer):
@@ -71,6 +69,15 @@ class NDJSONRenderer(Renderer):
 
     name = "ndjson"
     media_type = "application/x-ndjson"
+
+    def buckets(
+        self, rows: Iterable[Row], fields: list[str], aggregates: tuple[str, ...], offset_us: int
+    ) -> bytes:
+        lines = [
+            orjson.dumps({"timestamp": format_us_at(start, offset_us), "fields": values})
+            for start, values in rows
+        ]
+        return b"\n".join(lines) + self.tail(not lines)
 
     def point_text(self, columns: tuple[str, ...]) -> PointText:
         return PointText(separator="\n")

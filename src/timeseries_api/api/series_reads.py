@@ -168,11 +168,11 @@ async def _downsampled(
     offset = parse_utc_offset(params["tz"]) if "tz" in params else 0
     fill = parse_fill(params.get("fill", "none"))
     await context.storage.get_series(sid)
-    summaries = await context.storage.aggregate(sid, every, offset, span, fields)
-    rows = bucket_rows(summaries, aggregates, every, offset, span, fill, descending)
-    present = numeric_fields(summaries)
-    if fields is not None:
-        present = [name for name in fields if name in present]
+    ends = "first" in aggregates or "last" in aggregates
+    summaries = await context.storage.aggregate(sid, every, offset, span, fields, ends)
+    # The requested fields, in their order, else every field holding numbers, by name.
+    present = list(fields) if fields is not None else numeric_fields(summaries)
+    rows = bucket_rows(summaries, present, aggregates, every, offset, span, fill, descending)
     body = renderer.buckets(islice(rows, limit), present, aggregates, offset)
     return Response(body, media_type=renderer.media_type, headers=renderer.headers(sid))
 

@@ -102,8 +102,10 @@ class Storage(ABC):
         offset_us: int,
         span: tuple[int | None, int | None],
         fields: tuple[str, ...] | None,
+        ends: bool = True,
     ) -> dict[tuple[int, str], FieldSummary]:
-        """Summaries of each field per time bucket, keyed by (bucket start, field).
+        """Summaries of each field per time bucket, keyed by (bucket start, field); without
+        ``ends`` their first and last values may be left out.
 
         Buckets are ``every_us`` long and start where ``time + offset_us`` is a multiple of
         ``every_us`` (so day buckets start at the offset's midnight). ``span`` is inclusive.

@@ -223,6 +223,7 @@ class SQLiteStorage(Storage):
         offset_us: int,
         span: tuple[int | None, int | None],
         fields: tuple[str, ...] | None,
+        ends: bool = True,
     ) -> dict[tuple[int, str], FieldSummary]:
         hours, edges = split_for_rollups(every_us, offset_us, span)
 
@@ -230,9 +231,9 @@ class SQLiteStorage(Storage):
             found: dict[tuple[int, str], FieldSummary] = {}
             if hours is not None:
                 every_h, offset_h = every_us // HOUR_US, offset_us // HOUR_US
-                found = rollup_summaries(c, series_id, every_h, offset_h, hours, fields)
+                found = rollup_summaries(c, series_id, every_h, offset_h, hours, fields, ends)
             for edge in edges:
-                part = point_summaries(c, series_id, every_us, offset_us, edge, fields)
+                part = point_summaries(c, series_id, every_us, offset_us, edge, fields, ends)
                 merge_all(found, part.items())
             return found
 

@@ -7,6 +7,7 @@ documents (or CSV lines) are concatenated by ``group_concat`` in chunks, and agg
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from ..domain import FieldInfo, FieldSummary, PointKey, PointRange
 from ..errors import BadInput
@@ -193,8 +194,10 @@ def rollup_summaries(
     offset_h: int,
     hours: tuple[int | None, int | None],
     fields: tuple[str, ...] | None,
+    ends: bool = True,
 ) -> Summaries:
-    """Summaries by (bucket start, field) from the hourly rollups of hours ``[lo, hi)``.
+    """Summaries by (bucket start, field) from the hourly rollups of hours ``[lo, hi)``;
+    without ``ends``, first and last values are left out (they cost two more queries).
 
     Buckets are ``every_h`` hours long and start where the local time of ``offset_h`` is a
     multiple of the interval (midnight, for days).
@@ -212,7 +215,16 @@ def rollup_summaries(
         conds.append(f"field IN ({','.join('?' * len(fields))})")
         params += fields
     where = " AND ".join(conds)
-    if every_h == 1:
+    if every_h == 1:  # each row is a bucket
+        if not ends:
+            rows = conn.execute(
+                f"SELECT hour, field, count, numeric, sum, min, max FROM rollups WHERE {where}",
+                params,
+            ).fetchall()
+            return {
+                (h * HOUR_US, f): FieldSummary(c, n, s, lo_, hi_, 0, None, 0, None, "")
+                for h, f, c, n, s, lo_, hi_ in rows
+            }
         rows = conn.execute(
             "SELECT hour, field, count, numeric, sum, min, max, first_ts, first_value, "
             f"last_ts, last_value, kind FROM rollups WHERE {where}",
@@ -225,7 +237,9 @@ def rollup_summaries(
     # Floor division that holds for hours before 1970 too (SQL's / truncates towards zero).
     bucket = "(hour + ?) - (((hour + ?) % ?) + ?) % ? - ?"
     bucket_params = (offset_h, offset_h, every_h, every_h, every_h, offset_h)
-    return _grouped(conn, bucket, bucket_params, "rollups", where, params, HOUR_US, _ROLLUP_COLUMNS)
+    return _grouped(
+        conn, bucket, bucket_params, "rollups", where, params, HOUR_US, _ROLLUP_COLUMNS, ends
+    )
 
 
 _ROLLUP_COLUMNS = (
@@ -249,20 +263,27 @@ def _grouped(
     params: list[object],
     scale: int,
     columns: tuple[str, str, str],
+    ends: bool,
 ) -> Summaries:
     """GROUP BY bucket and field; first and last values come from their own queries because
     SQLite takes a bare column from the row of the one min() or max() of its query."""
-    stats, first, last = (
-        conn.execute(
+
+    def query(cols: str) -> list[Any]:
+        return conn.execute(
             f"SELECT {bucket} AS b, field, {cols} FROM {source} WHERE {where} "
             "GROUP BY b, field ORDER BY b, field",
             (*bucket_params, *params),
         ).fetchall()
-        for cols in columns
-    )
+
+    stats = query(columns[0])
+    if not ends:
+        return {
+            (b * scale, f): FieldSummary(c, n, s, lo, hi, 0, None, 0, None, "")
+            for b, f, c, n, s, lo, hi in stats
+        }
     found: Summaries = {}
     for (b, f, c, n, s, lo, hi), (_, _, ft, fv), (_, _, lt, lv, k) in zip(
-        stats, first, last, strict=True
+        stats, query(columns[1]), query(columns[2]), strict=True
     ):
         found[b * scale, f] = FieldSummary(c, n, s, lo, hi, ft, fv, lt, lv, k)
     return found
@@ -284,6 +305,7 @@ def point_summaries(
     offset_us: int,
     span: tuple[int | None, int | None],
     fields: tuple[str, ...] | None,
+    ends: bool = True,
 ) -> Summaries:
     """Summaries by (bucket start, field) computed from the points from ``start`` to ``end``
     inclusive: for intervals the hourly rollups cannot serve, and the partial hours at the
@@ -303,4 +325,4 @@ def point_summaries(
     source = _POINT_FIELDS.format(where=" AND ".join(conds))
     bucket = "(ts + ?) - (((ts + ?) % ?) + ?) % ? - ?"
     bucket_params = (offset_us, offset_us, every_us, every_us, every_us, offset_us)
-    return _grouped(conn, bucket, bucket_params, source, "1", params, 1, _POINT_COLUMNS)
+    return _grouped(conn, bucket, bucket_params, source, "1", params, 1, _POINT_COLUMNS, ends)

@@ -15,7 +15,7 @@ _UPSERT: dict[int, str] = {}
 # Portable to PostgreSQL but for SQLite's two-argument min()/max() (there: least/greatest,
 # which skip NULLs, so the coalesce() goes away). In a SET, every column name means the old value.
 _ON_CONFLICT = """
-ON CONFLICT (series_id, field, hour) DO UPDATE SET
+ON CONFLICT (series_id, hour, field) DO UPDATE SET
     count = rollups.count + excluded.count,
     numeric = rollups.numeric + excluded.numeric,
     sum = coalesce(rollups.sum + excluded.sum, rollups.sum, excluded.sum),

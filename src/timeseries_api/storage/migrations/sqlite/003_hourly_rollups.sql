@@ -1,4 +1,4 @@
--- One row per series, field and hour (hours since the epoch, UTC): what downsampling and
+-- One row per series, hour and field (hours since the epoch, UTC): what downsampling and
 -- GET /series/<id>/fields read instead of the points. Kept in the transaction that writes the
 -- points (storage/rollups.py). "count" counts every value, "numeric" only numbers, which alone
 -- make sum/min/max; first/last hold the earliest and latest value and their times, kind the
@@ -18,7 +18,7 @@ CREATE TABLE rollups (
     last_ts INTEGER NOT NULL,
     last_value,
     kind TEXT NOT NULL,
-    PRIMARY KEY (series_id, field, hour)
+    PRIMARY KEY (series_id, hour, field)
 ) WITHOUT ROWID;
 
 -- Summaries of the points written before this migration.
