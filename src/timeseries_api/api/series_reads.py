@@ -75,6 +75,8 @@ def _fields(params: QueryParams) -> tuple[str, ...] | None:
         )
     if len(names) > MAX_FIELDS_PER_POINT:
         raise BadInput(f"fields: at most {MAX_FIELDS_PER_POINT} names")
+    if any('"' in name for name in names):  # checked before the answer starts streaming
+        raise BadInput("fields: a field name with a double quote cannot be selected")
     return names
 
 
