@@ -17,7 +17,7 @@ def points(client: TestClient, series_id: int) -> list[dict[str, Any]]:
     """Ten points a minute apart, two of them at the same time, as the server stored them."""
     minute = 60_000_000
     times = [T0_US + i * minute for i in range(9)] + [T0_US + 4 * minute]
-    write(client, series_id, [(ts, {"temp_C": 20 + i, "batt_V": 3.5}) for i, ts in enumerate(times)])
+    write(client, series_id, [(t, {"temp_C": 20 + i, "batt_V": 3.5}) for i, t in enumerate(times)])
     stored: list[dict[str, Any]] = get_json(client, f"/series/{series_id}")
     return stored
 

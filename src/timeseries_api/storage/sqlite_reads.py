@@ -186,6 +186,10 @@ def field_infos(conn: sqlite3.Connection, series_id: int) -> list[FieldInfo]:
 
 Summaries = dict[tuple[int, str], FieldSummary]
 
+# The start of the bucket of time t: floor division, also right for times before 1970 (SQL's
+# / truncates towards zero). Parameters: offset, offset, every, every, every, offset.
+_BUCKET = "({t} + ?) - ((({t} + ?) % ?) + ?) % ? - ?"
+
 
 def rollup_summaries(
     conn: sqlite3.Connection,
@@ -234,48 +238,48 @@ def rollup_summaries(
             (h * HOUR_US, f): FieldSummary(c, n, s, lo_, hi_, ft, fv, lt, lv, k)
             for h, f, c, n, s, lo_, hi_, ft, fv, lt, lv, k in rows
         }
-    # Floor division that holds for hours before 1970 too (SQL's / truncates towards zero).
-    bucket = "(hour + ?) - (((hour + ?) % ?) + ?) % ? - ?"
+    bucketed = f"SELECT {_BUCKET.format(t='hour')} AS b, * FROM rollups WHERE {where}"
     bucket_params = (offset_h, offset_h, every_h, every_h, every_h, offset_h)
-    return _grouped(
-        conn, bucket, bucket_params, "rollups", where, params, HOUR_US, _ROLLUP_COLUMNS, ends
-    )
+    return _grouped(conn, bucketed, [*bucket_params, *params], HOUR_US, _ROLLUP_QUERIES, ends)
 
 
-_ROLLUP_COLUMNS = (
-    "sum(count), sum(numeric), sum(sum), min(min), max(max)",
-    "min(first_ts), first_value",
-    "max(last_ts), last_value, kind",
+# Over ``bucketed`` (the rows with their bucket ``b``): the statistics, then the first and
+# the last value of each bucket and field. On rollups, SQLite takes a bare column from the row
+# of the one min() or max() of its query (PostgreSQL: DISTINCT ON); hours never share a time.
+_ROLLUP_QUERIES = (
+    "SELECT b, field, sum(count), sum(numeric), sum(sum), min(min), max(max) FROM bucketed "
+    "GROUP BY b, field ORDER BY b, field",
+    "SELECT b, field, min(first_ts), first_value FROM bucketed GROUP BY b, field ORDER BY b, field",
+    "SELECT b, field, max(last_ts), last_value, kind FROM bucketed GROUP BY b, field "
+    "ORDER BY b, field",
 )
-_POINT_COLUMNS = (
-    "count(*), count(v), sum(v), min(v), max(v)",
-    "min(ts), value",
-    "max(ts), value, kind",
+# Points may share a time: their id breaks the tie, as in every read.
+_POINT_QUERIES = (
+    "SELECT b, field, count(*), count(v), sum(v), min(v), max(v) FROM bucketed "
+    "GROUP BY b, field ORDER BY b, field",
+    "SELECT b, field, ts, value FROM (SELECT b, field, ts, value, row_number() OVER "
+    "(PARTITION BY b, field ORDER BY ts, id) AS r FROM bucketed) WHERE r = 1 ORDER BY b, field",
+    "SELECT b, field, ts, value, kind FROM (SELECT b, field, ts, value, kind, row_number() OVER "
+    "(PARTITION BY b, field ORDER BY ts DESC, id DESC) AS r FROM bucketed) WHERE r = 1 "
+    "ORDER BY b, field",
 )
 
 
 def _grouped(
     conn: sqlite3.Connection,
-    bucket: str,
-    bucket_params: tuple[int, ...],
-    source: str,
-    where: str,
+    bucketed: str,
     params: list[object],
     scale: int,
-    columns: tuple[str, str, str],
+    queries: tuple[str, str, str],
     ends: bool,
 ) -> Summaries:
-    """GROUP BY bucket and field; first and last values come from their own queries because
-    SQLite takes a bare column from the row of the one min() or max() of its query."""
+    """Summaries by (bucket start, field) from ``bucketed``, a query of rows with their bucket
+    ``b`` (in units of ``scale`` microseconds)."""
 
-    def query(cols: str) -> list[Any]:
-        return conn.execute(
-            f"SELECT {bucket} AS b, field, {cols} FROM {source} WHERE {where} "
-            "GROUP BY b, field ORDER BY b, field",
-            (*bucket_params, *params),
-        ).fetchall()
+    def query(sql: str) -> list[Any]:
+        return conn.execute(f"WITH bucketed AS ({bucketed}) {sql}", params).fetchall()
 
-    stats = query(columns[0])
+    stats = query(queries[0])
     if not ends:
         return {
             (b * scale, f): FieldSummary(c, n, s, lo, hi, 0, None, 0, None, "")
@@ -283,7 +287,7 @@ def _grouped(
         }
     found: Summaries = {}
     for (b, f, c, n, s, lo, hi), (_, _, ft, fv), (_, _, lt, lv, k) in zip(
-        stats, query(columns[1]), query(columns[2]), strict=True
+        stats, query(queries[1]), query(queries[2]), strict=True
     ):
         found[b * scale, f] = FieldSummary(c, n, s, lo, hi, ft, fv, lt, lv, k)
     return found
@@ -291,8 +295,9 @@ def _grouped(
 
 # Each point's fields as rows (field, value, kind, v: the value if it is a number).
 _POINT_FIELDS = (
-    "(SELECT p.ts, f.key AS field, f.value AS value, CASE f.type WHEN 'integer' THEN 'integer' "
-    "WHEN 'real' THEN 'float' WHEN 'text' THEN 'string' ELSE 'boolean' END AS kind, "
+    "(SELECT p.ts, p.id, f.key AS field, f.value AS value, "
+    "CASE f.type WHEN 'integer' THEN 'integer' WHEN 'real' THEN 'float' "
+    "WHEN 'text' THEN 'string' ELSE 'boolean' END AS kind, "
     "CASE WHEN f.type IN ('integer', 'real') THEN f.value END AS v "
     "FROM points AS p, json_each(p.doc, '$.fields') AS f WHERE {where})"
 )
@@ -323,6 +328,6 @@ def point_summaries(
         conds.append(f"f.key IN ({','.join('?' * len(fields))})")
         params += fields
     source = _POINT_FIELDS.format(where=" AND ".join(conds))
-    bucket = "(ts + ?) - (((ts + ?) % ?) + ?) % ? - ?"
+    bucketed = f"SELECT {_BUCKET.format(t='ts')} AS b, * FROM {source}"
     bucket_params = (offset_us, offset_us, every_us, every_us, every_us, offset_us)
-    return _grouped(conn, bucket, bucket_params, source, "1", params, 1, _POINT_COLUMNS, ends)
+    return _grouped(conn, bucketed, [*bucket_params, *params], 1, _POINT_QUERIES, ends)
