@@ -11,6 +11,7 @@ from .api import influx, seed, series_edit, series_reads
 from .api.docs import install_docs
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit
+from .api.openapi import install_openapi
 from .config import Settings
 from .context import AppContext
 from .logs import install_redaction
@@ -61,6 +62,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     for module in (seed, series_reads, series_edit, influx):
         app.router.routes.extend(module.router.routes)
     install_docs(app)
+    install_openapi(app)
     # Our own limit, not FastAPI's max_body_size: that one answers a declared oversize body in
     # plain text, and every error of ours must be {"message": ...}.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
