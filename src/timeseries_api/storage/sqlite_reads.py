@@ -186,6 +186,29 @@ def field_infos(conn: sqlite3.Connection, series_id: int) -> list[FieldInfo]:
 
 Summaries = dict[tuple[int, str], FieldSummary]
 
+
+def _filter(
+    series: tuple[str, int],
+    span: tuple[str, int | None, int | None, str],
+    names: tuple[str, tuple[str, ...] | None],
+) -> tuple[str, list[object]]:
+    """WHERE text and parameters: one series, a span of a column (from ``lo``, up to ``hi``
+    by the given operator; None is open), and a column among names (None: any)."""
+    column, lo, hi, up_to = span
+    conds = [f"{series[0]} = ?"]
+    params: list[object] = [series[1]]
+    if lo is not None:
+        conds.append(f"{column} >= ?")
+        params.append(lo)
+    if hi is not None:
+        conds.append(f"{column} {up_to} ?")
+        params.append(hi)
+    if names[1]:
+        conds.append(f"{names[0]} IN ({','.join('?' * len(names[1]))})")
+        params += names[1]
+    return " AND ".join(conds), params
+
+
 # The start of the bucket of time t: floor division, also right for times before 1970 (SQL's
 # / truncates towards zero). Parameters: offset, offset, every, every, every, offset.
 _BUCKET = "({t} + ?) - ((({t} + ?) % ?) + ?) % ? - ?"
@@ -206,19 +229,7 @@ def rollup_summaries(
     Buckets are ``every_h`` hours long and start where the local time of ``offset_h`` is a
     multiple of the interval (midnight, for days).
     """
-    conds = ["series_id = ?"]
-    params: list[object] = [series_id]
-    lo, hi = hours
-    if lo is not None:
-        conds.append("hour >= ?")
-        params.append(lo)
-    if hi is not None:
-        conds.append("hour < ?")
-        params.append(hi)
-    if fields:
-        conds.append(f"field IN ({','.join('?' * len(fields))})")
-        params += fields
-    where = " AND ".join(conds)
+    where, params = _filter(("series_id", series_id), ("hour", *hours, "<"), ("field", fields))
     if every_h == 1:  # each row is a bucket
         if not ends:
             rows = conn.execute(
@@ -315,19 +326,8 @@ def point_summaries(
     """Summaries by (bucket start, field) computed from the points from ``start`` to ``end``
     inclusive: for intervals the hourly rollups cannot serve, and the partial hours at the
     edges of a range."""
-    conds = ["p.series_id = ?"]
-    params: list[object] = [series_id]
-    start, end = span
-    if start is not None:
-        conds.append("p.ts >= ?")
-        params.append(start)
-    if end is not None:
-        conds.append("p.ts <= ?")
-        params.append(end)
-    if fields:
-        conds.append(f"f.key IN ({','.join('?' * len(fields))})")
-        params += fields
-    source = _POINT_FIELDS.format(where=" AND ".join(conds))
+    where, params = _filter(("p.series_id", series_id), ("p.ts", *span, "<="), ("f.key", fields))
+    source = _POINT_FIELDS.format(where=where)
     bucketed = f"SELECT {_BUCKET.format(t='ts')} AS b, * FROM {source}"
     bucket_params = (offset_us, offset_us, every_us, every_us, every_us, offset_us)
     return _grouped(conn, bucketed, [*bucket_params, *params], 1, _POINT_QUERIES, ends)
