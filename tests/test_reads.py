@@ -80,7 +80,7 @@ def test_pages_follow_each_other_without_gap_or_repeat(
     expected = points if order == "asc" else points[::-1]
     seen: list[dict[str, Any]] = []
     params: dict[str, Any] = {"limit": limit, "order": order}
-    while True:
+    for _ in range(len(points) + 1):
         response = client.get(f"/series/{series_id}", params=params)
         assert response.status_code == 200
         page = response.json()
@@ -223,7 +223,7 @@ def test_paging_under_concurrent_writes_never_skips_or_repeats(server: Server) -
         try:
             seen: list[int] = []
             params: dict[str, Any] = {"limit": 7}
-            while True:
+            for _ in range(1000):  # a cursor that does not advance must not hang the test
                 response = c.get(f"/series/{sid}", params=params)
                 seen += [p["id"] for p in response.json()]
                 if "x-next-after" not in response.headers:
