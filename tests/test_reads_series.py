@@ -128,6 +128,8 @@ def test_private_reads_need_a_token_on_every_get(tmp_path: Path, users_path: Pat
             assert client.get(path, params={"token": "wrong"}).status_code == 401, path
             assert client.get(path, headers=ROBIN).status_code == 200, path
             assert client.get(path, params={"token": ALICE_TOKEN}).status_code == 200, path
+        page = client.get(f"/series/{sid}", params={"limit": 1, "token": ROBIN_TOKEN})
+        assert "token" not in page.headers["link"]  # never a token in a response
 
 
 def test_reads_are_open_by_default(client: TestClient, series_id: int) -> None:

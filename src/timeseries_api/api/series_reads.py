@@ -140,7 +140,9 @@ async def get_series(request: Request, series_id: str) -> Response:
         if last is not None:
             points = replace(points, through=last)
             after = cursor_text(last)
-            query = urlencode({**params, "after": after})
+            # Never a token in a response: the client adds its own again.
+            kept = {name: value for name, value in params.items() if name != "token"}
+            query = urlencode({**kept, "after": after})
             headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
             headers["X-Next-After"] = after
     columns: tuple[str, ...] = ()
