@@ -12,7 +12,7 @@ _DESCRIPTIONS = {
     201: "Created: the new id as a bare JSON integer",
     204: "Done, no content",
     400: "Malformed request: the message says what to fix",
-    401: "Missing or unknown token",
+    401: "Missing or unknown token (on a GET: only when the server has --private-reads)",
     403: "The token's user does not own the series",
     404: "No such series or point",
     413: "Request body over the configured limit",

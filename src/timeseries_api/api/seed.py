@@ -17,7 +17,7 @@ from ..users import User, UsersFile
 from .ids import parse_id
 from .openapi import body_schema, responses
 from .responses import JSON, json_response, no_content
-from .routing import CALLBACK, LeanRoute, query_parameters
+from .routing import CALLBACK, TOKEN, LeanRoute, query_parameters
 
 router = APIRouter(route_class=LeanRoute)
 
@@ -31,8 +31,8 @@ async def _optional_object(request: Request) -> dict[str, Any] | None:
 @router.get(
     "/series",
     summary="All series with their metadata",
-    responses=responses(200),
-    openapi_extra=query_parameters(CALLBACK),
+    responses=responses(200, 401),
+    openapi_extra=query_parameters(TOKEN, CALLBACK),
 )
 async def list_series(request: Request) -> Response:
     """A JSON object keyed by series id; each value holds the series' metadata and point count."""
@@ -135,8 +135,8 @@ async def new_point(request: Request) -> Response:
 @router.get(
     "/point/{point_id}",
     summary="One point",
-    responses=responses(200, 400, 404),
-    openapi_extra=query_parameters(CALLBACK),
+    responses=responses(200, 400, 401, 404),
+    openapi_extra=query_parameters(TOKEN, CALLBACK),
 )
 async def get_point(request: Request, point_id: str) -> Response:
     """The point as ``{id, series_id, timestamp, fields}``."""
@@ -164,8 +164,8 @@ async def delete_point(request: Request, point_id: str) -> Response:
 @router.get(
     "/points/count",
     summary="Number of points in all series",
-    responses=responses(200),
-    openapi_extra=query_parameters(CALLBACK),
+    responses=responses(200, 401),
+    openapi_extra=query_parameters(TOKEN, CALLBACK),
 )
 async def count_points(request: Request) -> Response:
     """The total number of points as a bare JSON integer."""

@@ -21,7 +21,7 @@ from .ids import parse_id
 from .openapi import responses
 from .renderers import choose_renderer
 from .responses import json_response
-from .routing import CALLBACK, LeanRoute, query_parameters
+from .routing import CALLBACK, TOKEN, LeanRoute, query_parameters
 
 router = APIRouter(route_class=LeanRoute)
 
@@ -32,7 +32,6 @@ TIME_HELP = (
 )
 FROM = ("from", f"Only points at or after this time: {TIME_HELP}")
 TO = ("to", f"Only points at or before this time: {TIME_HELP}")
-TOKEN = ("token", "A token, when the server requires one for reads (--private-reads)")
 READ_PARAMETERS = (
     FROM,
     TO,
