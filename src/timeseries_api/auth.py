@@ -1,11 +1,14 @@
 """Who is asking: the token from the JSON body (the seed's way) or an Authorization header."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
 from .errors import BadInput, Unauthorized
 from .users import User, UsersFile
+
+if TYPE_CHECKING:  # context imports storage; auth stays importable on its own
+    from .context import AppContext
 
 
 def request_token(request: Request, body: dict[str, Any] | None) -> str | None:
@@ -37,16 +40,17 @@ def authenticate(users: UsersFile, token: str | None) -> User:
     return user
 
 
-def authorize_read(
-    users: UsersFile, private_reads: bool, request: Request, series_id: int | None = None
+async def authorize_read(
+    context: "AppContext", request: Request, series_id: int | None = None
 ) -> User | None:
     """Let a GET through, or refuse it (401). Every GET endpoint of ours calls this.
 
     Reads are open, as in the seed, unless the operator set ``private_reads``: then they need a
     valid token, as ``Authorization: Bearer <token>`` or a ``token`` query parameter (for
-    links and spreadsheets). ``series_id`` names the series read, if one is.
+    links and spreadsheets). ``series_id`` names the series read, if one is: where a per-series
+    read key would be checked (async, so that it can look the key up in storage).
     """
-    if not private_reads:
+    if not context.settings.private_reads:
         return None
     token = request_token(request, None) or request.query_params.get("token")
-    return authenticate(users, token)
+    return authenticate(context.users, token)

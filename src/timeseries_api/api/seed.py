@@ -37,7 +37,7 @@ async def _optional_object(request: Request) -> dict[str, Any] | None:
 async def list_series(request: Request) -> Response:
     """A JSON object keyed by series id; each value holds the series' metadata and point count."""
     context = app_context(request)
-    authorize_read(context.users, context.settings.private_reads, request)
+    await authorize_read(context, request)
     listing = {
         str(series.id): series_entry(series, context.users)
         for series in await context.storage.list_series()
@@ -141,7 +141,7 @@ async def new_point(request: Request) -> Response:
 async def get_point(request: Request, point_id: str) -> Response:
     """The point as ``{id, series_id, timestamp, fields}``."""
     context = app_context(request)
-    authorize_read(context.users, context.settings.private_reads, request)
+    await authorize_read(context, request)
     doc = await context.storage.get_point_json(parse_id(point_id, "point"))
     return json_response(request, raw=doc.encode())
 
@@ -170,5 +170,5 @@ async def delete_point(request: Request, point_id: str) -> Response:
 async def count_points(request: Request) -> Response:
     """The total number of points as a bare JSON integer."""
     context = app_context(request)
-    authorize_read(context.users, context.settings.private_reads, request)
+    await authorize_read(context, request)
     return json_response(request, await context.storage.count_points())

@@ -49,11 +49,11 @@ READ_PARAMETERS = (
 )
 
 
-def _reader(request: Request, series_id: str) -> tuple[AppContext, int]:
+async def _reader(request: Request, series_id: str) -> tuple[AppContext, int]:
     """The app context and series id of a GET on a series, once the reader may read it."""
     context = app_context(request)
     sid = parse_id(series_id, "series")
-    authorize_read(context.users, context.settings.private_reads, request, sid)
+    await authorize_read(context, request, sid)
     return context, sid
 
 
@@ -121,7 +121,7 @@ async def get_series(request: Request, series_id: str) -> Response:
     """Every point of the series in time order, as the seed answers, or what the parameters
     ask for: a time range, a page, some fields, another order, buckets of aggregates, CSV or
     NDJSON. Large answers stream in constant memory."""
-    context, sid = _reader(request, series_id)
+    context, sid = await _reader(request, series_id)
     params = request.query_params
     renderer = choose_renderer(request)
     span = _time_span(params)
@@ -189,7 +189,7 @@ async def _downsampled(
 async def latest_point(request: Request, series_id: str) -> Response:
     """The point with the latest timestamp, as ``{id, series_id, timestamp, fields}``; ``null``
     while the series has no point."""
-    context, sid = _reader(request, series_id)
+    context, sid = await _reader(request, series_id)
     doc = await context.storage.latest_point_json(sid)
     if doc is None:
         await context.storage.get_series(sid)  # 404 for a series that does not exist
@@ -206,7 +206,7 @@ async def latest_point(request: Request, series_id: str) -> Response:
 async def series_fields(request: Request, series_id: str) -> Response:
     """Each field the series' points have, by name: the type of its latest value (integer,
     float, boolean, string), how many points have it, and its first and last time."""
-    context, sid = _reader(request, series_id)
+    context, sid = await _reader(request, series_id)
     await context.storage.get_series(sid)
     listing: list[dict[str, Any]] = [
         {
@@ -229,7 +229,7 @@ async def series_fields(request: Request, series_id: str) -> Response:
 )
 async def count_series_points(request: Request, series_id: str) -> Response:
     """The number of points from ``from`` to ``to`` (all of them without), a bare integer."""
-    context, sid = _reader(request, series_id)
+    context, sid = await _reader(request, series_id)
     start, end = _time_span(request.query_params)
     await context.storage.get_series(sid)
     return json_response(request, await context.storage.count_series_points(sid, start, end))
