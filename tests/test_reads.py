@@ -235,3 +235,11 @@ def test_paging_under_concurrent_writes_never_skips_or_repeats(server: Server) -
     assert len(seen) == len(set(seen)), "a point was read twice"
     assert set(before) <= set(seen), "a point that existed before paging was skipped"
     assert added, "the writer wrote nothing while the reader paged"
+
+
+def test_an_unencoded_plus_in_an_iso_time_still_means_plus(
+    client: TestClient, series_id: int, points: list[dict[str, Any]]
+) -> None:
+    # "+09:00" typed into a URL arrives as " 09:00"
+    got = client.get(f"/series/{series_id}?from=2025-01-01T09:08:00+09:00").json()
+    assert [p["timestamp"] for p in got] == [iso(T0_US + 8 * 60_000_000)]
