@@ -257,3 +257,24 @@ def test_rollups_of_points_written_before_the_upgrade(tmp_path: Path, users_path
         check(got, expected_rows(points, HOUR_US))
         kinds = {f["name"]: f["type"] for f in get_json(client, f"/series/{sid}/fields")}
         assert kinds["temp"] == "float" and kinds["ok"] == "boolean" and kinds["note"] == "string"
+
+
+def test_series_created_by_line_protocol_are_summarized_too(client: TestClient) -> None:
+    lines = "\n".join(
+        f"climate,device=balcony temp_C={20 + i},rssi={-60 - i}i {T0_US // 1_000_000 + i * 900}"
+        for i in range(8)
+    )
+    response = client.post(
+        "/api/v2/write?org=home&bucket=iot&precision=s",
+        content=lines,
+        headers={"Authorization": f"Token {ROBIN_TOKEN}"},
+    )
+    assert response.status_code == 204, response.text
+    (sid,) = [int(s) for s in client.get("/series").json()]
+    got = get_json(client, f"/series/{sid}", every="1h", agg="mean,count")
+    assert got == [
+        {"timestamp": iso(T0_US), "fields": {"rssi": {"mean": -61.5, "count": 4},
+                                             "temp_C": {"mean": 21.5, "count": 4}}},
+        {"timestamp": iso(T0_US + HOUR_US), "fields": {"rssi": {"mean": -65.5, "count": 4},
+                                                       "temp_C": {"mean": 25.5, "count": 4}}},
+    ]  # fmt: skip
