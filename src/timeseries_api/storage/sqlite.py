@@ -46,6 +46,7 @@ from .sqlite_reads import (
 from .sqlite_rollups import drop_rollups, recompute_hour
 
 T = TypeVar("T")
+Chunk = tuple[str | None, PointKey | None]  # rows of text, and the key to continue after
 
 READ_THREADS = 4
 # Series keys remembered per process, key -> id (the writer re-checks every id it is given).
@@ -186,17 +187,27 @@ class SQLiteStorage(Storage):
             row = document_with_fields(points.fields)
         else:
             row = DOCUMENT
-        after = points.after
-        while True:
-            chunk, after_next = await self._read(
-                lambda c, a=after: points_chunk(c, series_id, points, a, row, text.separator)  # type: ignore[misc]
+
+        def read_after(after: PointKey | None) -> "asyncio.Future[Chunk]":
+            return asyncio.ensure_future(
+                self._read(lambda c: points_chunk(c, series_id, points, after, row, text.separator))
             )
-            if chunk is None:
-                return
-            yield chunk.encode()
-            if after_next is None:
-                return
-            after = after_next
+
+        # The next chunk is read while this one is sent: the query runs in a reader thread
+        # (SQLite releases the GIL) while the event loop writes to the socket.
+        pending = read_after(points.after)
+        try:
+            while True:
+                chunk, after_next = await pending
+                if chunk is None:
+                    return
+                if after_next is not None:
+                    pending = read_after(after_next)
+                yield chunk.encode()
+                if after_next is None:
+                    return
+        finally:
+            pending.cancel()  # the client went away: no one wants the next chunk
 
     async def page_end(self, series_id: int, points: PointRange, limit: int) -> PointKey | None:
         return await self._read(lambda c: nth_key(c, series_id, points, points.after, limit))
