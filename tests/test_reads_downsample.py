@@ -7,11 +7,14 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
 from timeseries_api.app import create_app
 from timeseries_api.config import Settings
+from timeseries_api.storage.documents import point_document
+from timeseries_api.storage.migrations import migrations
 
 from .conftest import ROBIN_TOKEN
 from .reads import HOUR_US, T0_US, get_json, iso, write
@@ -244,14 +247,26 @@ def test_rollups_of_points_written_before_the_upgrade(tmp_path: Path, users_path
     """Migration 003 summarizes the points a database already holds."""
     database = tmp_path / "old.sqlite"
     points = random_points(6, 400, 3 * DAY_US)
-    settings = Settings(database=f"sqlite:///{database}", users=users_path)
-    with TestClient(create_app(settings)) as client:
-        sid = client.put("/series/new", json={"token": ROBIN_TOKEN, "device_desc": "d",
-                                              "device_id": "i"}).json()  # fmt: skip
-        write(client, sid, points)
-    conn = sqlite3.connect(database)  # back to how version 2 left it
-    conn.executescript("DROP TABLE rollups; PRAGMA user_version = 2;")
+    # A database as versions 1 and 2 of the schema left it, with points written the old way.
+    conn = sqlite3.connect(database)
+    for version, _, sql in migrations("sqlite"):
+        if version <= 2:
+            conn.executescript(sql)
+    conn.execute(
+        'INSERT INTO series (id, owner_id, "desc", device_desc, device_id, created_us, '
+        "point_count) VALUES (1, 1, '', 'd', 'i', 0, ?)",
+        (len(points),),
+    )
+    conn.executemany(
+        "INSERT INTO points (id, series_id, ts, doc) VALUES (?, 1, ?, ?)",
+        [(i + 1, ts, point_document(i + 1, 1, ts, orjson.dumps(fields)))
+         for i, (ts, fields) in enumerate(points)],
+    )  # fmt: skip
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
     conn.close()
+    sid = 1
+    settings = Settings(database=f"sqlite:///{database}", users=users_path)
     with TestClient(create_app(settings)) as client:
         got = get_json(client, f"/series/{sid}", every="1h", agg=",".join(AGGS))
         check(got, expected_rows(points, HOUR_US))
