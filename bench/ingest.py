@@ -95,6 +95,9 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append to docs/benchmarks.md")
     parser.add_argument("--skip-influx", action="store_true")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--only", metavar="TEXT", help="run only the scenarios whose name contains TEXT"
+    )
     args = parser.parse_args()
     b = args.backend
     s = args.seconds
@@ -140,6 +143,8 @@ def main() -> None:
             ),
         ]
 
+    if args.only:
+        plan = [(scenario, measure) for scenario, measure in plan if args.only in scenario.name]
     for run in range(1, args.runs + 1):
         for scenario, measure in plan:
             result = measure()
@@ -161,7 +166,7 @@ def main() -> None:
         )
     rates = {scenario.name: scenario.rate() for scenario, _ in plan}
     rows.append("")
-    for workers in (1, 2):
+    for workers in () if args.only else (1, 2):
         ours_single = rates[f"single point, ours, {workers} worker(s)"]
         ceil = rates[f"single point, ceiling (bare Starlette), {workers} worker(s)"]
         rows.append(

@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -63,6 +64,12 @@ def test_the_seed_database_reads_back_as_the_original_wrote_it(database_url: str
                 (series_id,),
             ).fetchall()
             assert entry["count"] == len(expected)
+            # Downsampling reads the hourly summaries, which the import must build.
+            daily = client.get(f"/series/{series_id}", params={"every": "1d", "agg": "count"})
+            counted: Counter[str] = Counter()
+            for row in daily.json():
+                counted.update({name: aggs["count"] for name, aggs in row["fields"].items()})
+            assert counted == Counter(name for _, f, _ in expected for name in json.loads(f))
             assert [(p["id"], p["fields"], p["timestamp"]) for p in points] == [
                 (pid, json.loads(fields), utc_iso(stamp)) for pid, fields, stamp in expected
             ]

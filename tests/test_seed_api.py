@@ -132,7 +132,7 @@ def test_large_series_streams_every_point_in_order(
     client: TestClient, series_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Tiny chunks so a few dozen points cross many chunk boundaries, including ties in time.
-    monkeypatch.setattr("timeseries_api.storage.sqlite.CHUNK_POINTS", 7)
+    monkeypatch.setattr("timeseries_api.storage.sqlite_reads.CHUNK_POINTS", 7)
     monkeypatch.setattr("timeseries_api.storage.postgres.CHUNK_POINTS", 7)
     total = 7 * 5 + 3
     ids = [add_point(client, series_id, {"i": i}) for i in range(total)]

@@ -1,6 +1,6 @@
 """Every way a user may write a time, and the one way we write it out."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -10,8 +10,12 @@ from timeseries_api.timeparse import (
     MIN_US,
     TimeWindow,
     format_us,
+    format_us_at,
+    parse_duration,
     parse_iso,
+    parse_time,
     parse_timestamp,
+    parse_utc_offset,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -72,3 +76,67 @@ def test_the_window_names_the_setting_to_change() -> None:
         window.check(0, now, "t")
     with pytest.raises(BadInput, match="max_future_seconds"):
         window.check(now + 86_400_000_001, now, "t")
+
+
+NOW = 1_763_971_200_000_000  # 2025-11-24T08:00:00Z
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("now", NOW),
+        ("-1h", NOW - 3_600_000_000),
+        ("now-30m", NOW - 1_800_000_000),
+        ("-7d", NOW - 7 * 86_400_000_000),
+        ("now+2w", NOW + 14 * 86_400_000_000),
+        ("-45s", NOW - 45_000_000),
+        ("1763971200", 1_763_971_200_000_000),
+        ("1763971200.123456", 1_763_971_200_123_456),
+        ("-1.5", -1_500_000),
+        ("2025-11-24T17:00:00+09:00", NOW),
+        ("2025-11-24T17:00:00 09:00", NOW),  # an unencoded "+" in a query string
+        ("2025-11-24 08:00:00", NOW),
+        ("2025-11-24", NOW - 8 * 3_600_000_000),
+    ],
+)
+def test_parse_time_reads_every_syntax(text: str, expected: int) -> None:
+    assert parse_time(text, "from", NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["", "soon", "1h", "-1y", "-0h", "now-", "1e9", "99999999999999"])
+def test_parse_time_refuses_with_the_parameter_name(text: str) -> None:
+    with pytest.raises(BadInput, match="^from"):
+        parse_time(text, "from", NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [("Z", 0), ("UTC", 0), ("+09:00", 540), ("-05:30", -330), ("+0545", 345), ("-3", -180),
+     (" 09:00", 540)],
+)  # fmt: skip
+def test_parse_utc_offset(text: str, minutes: int) -> None:
+    assert parse_utc_offset(text) == minutes * 60_000_000
+
+
+@pytest.mark.parametrize("text", ["", "+24:00", "+09:60", "Asia/Tokyo", "9", "+9:0"])
+def test_parse_utc_offset_refuses(text: str) -> None:
+    with pytest.raises(BadInput, match="^tz"):
+        parse_utc_offset(text)
+
+
+@pytest.mark.parametrize("offset_minutes", [0, 540, -330, 345, -720, 840])
+@pytest.mark.parametrize("us", EDGES[3:-3])
+def test_format_us_at_is_isoformat_in_that_offset(us: int, offset_minutes: int) -> None:
+    zone = timezone(timedelta(minutes=offset_minutes))
+    expected = (EPOCH + timedelta(microseconds=us)).astimezone(zone)
+    assert format_us_at(us, offset_minutes * 60_000_000) == expected.isoformat(
+        timespec="microseconds"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "us"),
+    [("30s", 30_000_000), ("5m", 300_000_000), ("1h", 3_600_000_000), ("1w", 604_800_000_000)],
+)
+def test_parse_duration(text: str, us: int) -> None:
+    assert parse_duration(text, "every") == us

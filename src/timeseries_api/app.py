@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__
-from .api import device_keys, influx, seed, thingspeak, thingspeak_fields
+from .api import device_keys, influx, seed, series_edit, series_reads, thingspeak, thingspeak_fields
+from .api.docs import install_docs
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit
+from .api.openapi import install_openapi
 from .config import Settings
 from .context import AppContext
 from .logs import install_redaction
@@ -48,14 +50,27 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
         lifespan=lifespan,
         # FastAPI's OpenTelemetry hooks cost ~10% of a small request even with no provider set.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        # FastAPI's own pages load their scripts from a CDN; ours are served locally.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = context
     install_redaction()
     install_error_handlers(app)
     # Routes go straight onto the app's router: include_router() adds a matching layer that
     # costs ~10% of a small request (docs/benchmarks.md).
-    for module in (seed, influx, device_keys, thingspeak_fields, thingspeak):
+    for module in (
+        seed,
+        series_reads,
+        series_edit,
+        influx,
+        device_keys,
+        thingspeak_fields,
+        thingspeak,
+    ):
         app.router.routes.extend(module.router.routes)
+    install_docs(app)
+    install_openapi(app)
     # Our own limit, not FastAPI's max_body_size: that one answers a declared oversize body in
     # plain text, and every error of ours must be {"message": ...}.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

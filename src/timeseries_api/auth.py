@@ -3,7 +3,7 @@ what it may do. User tokens are looked up in memory (the users file); only a tok
 user's is looked up in the database as a device key."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -12,6 +12,9 @@ from .errors import BadInput, Forbidden, Unauthorized
 from .keys import find_key
 from .storage import Storage
 from .users import User, UsersFile
+
+if TYPE_CHECKING:  # context imports storage; auth stays importable on its own
+    from .context import AppContext
 
 
 def request_token(request: Request, body: dict[str, Any] | None) -> str | None:
@@ -88,3 +91,30 @@ async def authenticate_writer(users: UsersFile, storage: Storage, token: str | N
     if key.kind != "write":
         raise Forbidden(f"this is a read key of series {key.series_id}: it cannot write")
     return Writer(key.owner_id, key)
+
+
+async def authorize_read(
+    context: "AppContext", request: Request, series_id: int | None = None
+) -> User | None:
+    """Let a GET through, or refuse it (401, or 403 for a key of another series). Every GET
+    endpoint of ours calls this.
+
+    Reads are open, as in the seed, unless the operator set ``private_reads``: then they need a
+    valid token, as ``Authorization: Bearer <token>`` or a ``token`` query parameter (for
+    links and spreadsheets): a user's token, or a read key of ``series_id``, the series read.
+    Returns the user, if a user's token was given.
+    """
+    if not context.settings.private_reads:
+        return None
+    token = request_token(request, None) or request.query_params.get("token")
+    if not token:
+        raise _missing()
+    user = context.users.authenticate(token)
+    if user is not None:
+        return user
+    key = await find_key(context.storage, token)
+    if key is None:
+        raise Unauthorized(UNKNOWN_TOKEN)
+    if key.kind == "read" and key.series_id == series_id:
+        return None
+    raise Forbidden(f"this is a {key.kind} key of series {key.series_id}: it cannot read this")

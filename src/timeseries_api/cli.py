@@ -117,6 +117,12 @@ def main() -> None:
     "[env TIMESERIES_SQLITE_SYNCHRONOUS; default full]",
 )
 @click.option(
+    "--private-reads/--public-reads",
+    default=None,
+    help="Require a valid token for every GET (Bearer header or ?token=), for a private "
+    "deployment. [env TIMESERIES_PRIVATE_READS; default off: reads are open, as in the seed]",
+)
+@click.option(
     "--access-log/--no-access-log",
     default=None,
     help="Log every request. [env TIMESERIES_ACCESS_LOG; default off]",

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
             "across process crashes, may lose the last commits on power loss."
         ),
     )
+    private_reads: bool = Field(
+        False,
+        description="Every GET needs a valid token too (Bearer header or ?token=).",
+    )
     access_log: bool = Field(False, description="Log one line per request (tokens redacted).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 

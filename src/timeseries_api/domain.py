@@ -81,3 +81,76 @@ class DeviceKey:
     kind: str
     label: str
     created_us: int
+
+
+class PointKey(NamedTuple):
+    """Where a point sits in a series' order: its time, then its id (ties in time)."""
+
+    ts_us: int
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PointRange:
+    """Which points of a series a read wants, and in which order.
+
+    ``after`` is a paging cursor: only points strictly after it in the chosen order.
+    ``through`` closes the range at a key (inclusive), so a page is fixed before it streams.
+    ``fields`` keeps only those fields, and only the points that have at least one of them.
+    """
+
+    start_us: int | None = None
+    end_us: int | None = None
+    descending: bool = False
+    after: PointKey | None = None
+    through: PointKey | None = None
+    fields: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """What ``GET /series/<id>/fields`` says about one field."""
+
+    name: str
+    type: str  # the type of its latest value: integer, float, boolean or string
+    count: int
+    first_us: int
+    last_us: int
+
+
+@dataclass(slots=True)
+class FieldSummary:
+    """The values of one field over a time span (an hour, a bucket), mergeable with others.
+
+    ``count`` counts every value; ``numeric`` and the statistics only numbers (booleans and
+    strings have no mean). ``first``/``last`` are the earliest and latest values and times.
+    """
+
+    count: int
+    numeric: int
+    sum: float | int | None
+    min: float | int | None
+    max: float | int | None
+    first_us: int
+    first: object
+    last_us: int
+    last: object
+    kind: str  # the type of ``last``
+
+
+@dataclass(frozen=True, slots=True)
+class PointText:
+    """How a read wants each point as text: its JSON document (the default), or a CSV line of
+    its timestamp and ``csv_columns``; rows are joined by ``separator``."""
+
+    csv_columns: tuple[str, ...] | None = None
+    separator: str = ","
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesChanges:
+    """What an owner may change about a series; None leaves it as it is."""
+
+    desc: str | None = None
+    device_desc: str | None = None
+    device_id: str | None = None

@@ -1,8 +1,10 @@
 """Every way a user may write a time, in one place. Times inside the service are integer
 microseconds since the Unix epoch, UTC."""
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 
 from .errors import BadInput
@@ -101,3 +103,84 @@ class TimeWindow:
                 f"{name} {format_us(us)} is more than {self.max_ahead_us // 1_000_000} s in the "
                 "future: is the device's clock right? The bound is the max_future_seconds setting"
             )
+
+
+# Units of durations (``-7d``, ``every=1h``), in microseconds.
+DURATION_UNITS_US = {
+    "s": 1_000_000,
+    "m": 60_000_000,
+    "h": 3_600_000_000,
+    "d": 86_400_000_000,
+    "w": 604_800_000_000,
+}
+_DURATION = re.compile(r"(\d{1,9})([smhdw])")
+_RELATIVE = re.compile(r"(?:now)?\s*([+-])\s*(\d{1,9}[smhdw])")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_OFFSET = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?")
+
+
+def parse_duration(text: str, name: str) -> int:
+    """A positive duration such as ``30s``, ``5m``, ``1h``, ``7d`` or ``2w``, in microseconds."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or int(match.group(1)) == 0:
+        raise BadInput(
+            f"{name}: {text[:40]!r} is not a duration: a positive whole number and a unit, "
+            "s, m, h, d or w (examples: 30s, 5m, 1h, 1d)"
+        )
+    return int(match.group(1)) * DURATION_UNITS_US[match.group(2)]
+
+
+def parse_time(text: str, name: str, now: int) -> int:
+    """A time a reader gives: ISO 8601, an epoch number in seconds, ``now``, or relative to now
+    (``-1h``, ``-7d``, ``now-30m``). Microseconds out."""
+    value = text.strip()
+    if value == "now":
+        return now
+    relative = _RELATIVE.fullmatch(value)
+    if relative is not None:
+        sign = 1 if relative.group(1) == "+" else -1
+        return _in_range(now + sign * parse_duration(relative.group(2), name), text, name)
+    if _NUMBER.fullmatch(value):
+        # Decimal: a float cannot hold epoch seconds with six decimals exactly.
+        return _in_range(int((Decimal(value) * 1_000_000).to_integral_value()), text, name)
+    try:
+        # An unencoded "+" of an offset (…T08:30:00+09:00) arrives as a space in a query string.
+        head, space, tail = value.rpartition(" ")
+        iso = f"{head}+{tail}" if space and ":" in head else value
+        return _in_range(parse_iso(iso, name), text, name)
+    except BadInput:
+        raise BadInput(
+            f"{name}: {text[:40]!r} is not a time: use ISO 8601 (2026-11-24T08:30:00Z), epoch "
+            "seconds (1763971200), now, or a time relative to now (-1h, -7d)"
+        ) from None
+
+
+def _in_range(us: int, text: str, name: str) -> int:
+    if not MIN_US <= us <= MAX_US:
+        raise BadInput(f"{name}: {text[:40]!r} is out of range (years 1 to 9999)")
+    return us
+
+
+def parse_utc_offset(text: str, name: str = "tz") -> int:
+    """A fixed UTC offset, ``Z``, ``UTC``, ``+09:00``, ``-0530`` or ``+9``, in microseconds."""
+    # An unencoded "+" in a query string arrives as a space.
+    value = "+" + text[1:] if text[:1] == " " else text.strip()
+    if value.upper() in ("Z", "UTC"):
+        return 0
+    match = _OFFSET.fullmatch(value)
+    if match is None or int(match.group(2)) > 23 or int(match.group(3) or 0) > 59:
+        raise BadInput(
+            f"{name}: {text[:40]!r} is not a UTC offset: use Z, +09:00 or -05:30 (the day "
+            "buckets of that offset start at its midnight)"
+        )
+    minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
+    return (1 if match.group(1) == "+" else -1) * minutes * 60_000_000
+
+
+def format_us_at(us: int, offset_us: int) -> str:
+    """Like :func:`format_us`, but as the local time of a fixed UTC offset (``+09:00``)."""
+    if offset_us == 0:
+        return format_us(us)
+    sign = "+" if offset_us > 0 else "-"
+    hours, minutes = divmod(abs(offset_us) // 60_000_000, 60)
+    return f"{format_us(us + offset_us)[:-6]}{sign}{hours:02d}:{minutes:02d}"

@@ -1,12 +1,11 @@
-"""Response helpers: orjson bodies, the seed's JSONP ``callback=``, and streamed lists."""
+"""Response helpers: orjson bodies and the seed's JSONP ``callback=``."""
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from ..errors import BadInput
 
@@ -35,21 +34,6 @@ def json_response(
     if callback:
         return Response(b"/**/%s(%s);" % (callback.encode(), body), status, media_type=JAVASCRIPT)
     return Response(body, status, media_type=JSON)
-
-
-def json_list_stream(request: Request, chunks: AsyncIterator[bytes]) -> Response:
-    """Stream comma-separated JSON chunks as one JSON list (or its JSONP wrapping)."""
-    callback = jsonp_callback(request)
-
-    async def body() -> AsyncIterator[bytes]:
-        yield b"/**/%s([" % callback.encode() if callback else b"["
-        first = True
-        async for chunk in chunks:
-            yield chunk if first else b"," + chunk
-            first = False
-        yield b"]);" if callback else b"]"
-
-    return StreamingResponse(body(), media_type=JAVASCRIPT if callback else JSON)
 
 
 def no_content() -> Response:

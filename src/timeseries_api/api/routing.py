@@ -38,3 +38,4 @@ def query_parameters(*params: tuple[str, str]) -> dict[str, Any]:
 
 
 CALLBACK = ("callback", "Wrap the JSON as JSONP: callback(...) as application/javascript")
+TOKEN = ("token", "A token, when the server requires one for reads (--private-reads)")

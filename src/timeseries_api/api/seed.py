@@ -7,16 +7,17 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import Writer, authenticate_user, authenticate_writer, request_token
+from ..auth import Writer, authenticate_user, authenticate_writer, authorize_read, request_token
 from ..context import app_context
-from ..domain import SeriesMeta, SeriesWrite
+from ..domain import SeriesInfo, SeriesMeta, SeriesWrite
 from ..ingest.json_body import NewSeriesBody, PointBatch, SeedPoint, parse_object, validate
 from ..ingest.json_points import parse_points_request
-from ..timeparse import format_us, now_us, parse_iso
+from ..timeparse import format_us, now_us
+from ..users import UsersFile
 from .ids import parse_id
 from .openapi import body_schema, responses
-from .responses import JSON, json_list_stream, json_response, no_content
-from .routing import CALLBACK, LeanRoute, query_parameters
+from .responses import JSON, json_response, no_content
+from .routing import CALLBACK, TOKEN, LeanRoute, query_parameters
 
 router = APIRouter(route_class=LeanRoute)
 
@@ -30,29 +31,36 @@ async def _optional_object(request: Request) -> dict[str, Any] | None:
 @router.get(
     "/series",
     summary="All series with their metadata",
-    responses=responses(200),
-    openapi_extra=query_parameters(CALLBACK),
+    responses=responses(200, 401),
+    openapi_extra=query_parameters(TOKEN, CALLBACK),
 )
 async def list_series(request: Request) -> Response:
     """A JSON object keyed by series id; each value holds the series' metadata and point count."""
     context = app_context(request)
-    listing: dict[str, dict[str, Any]] = {}
-    for series in await context.storage.list_series():
-        entry: dict[str, Any] = {
-            "id": series.id,
-            "desc": series.desc,
-            "device_desc": series.device_desc,
-            "device_id": series.device_id,
-            "timestamp": format_us(series.created_us),
-            "user": context.users.name_of(series.owner_id),
-            "count": series.count,
-        }
-        if series.key is not None:  # created by line protocol: its name there, too
-            entry["measurement"] = series.key.measurement
-            entry["tags"] = dict(series.key.tags)
-            entry["bucket"] = series.key.bucket
-        listing[str(series.id)] = entry
+    await authorize_read(context, request)
+    listing = {
+        str(series.id): series_entry(series, context.users)
+        for series in await context.storage.list_series()
+    }
     return json_response(request, listing)
+
+
+def series_entry(series: SeriesInfo, users: UsersFile) -> dict[str, Any]:
+    """A series as ``GET /series`` lists it: metadata, owner's name, point count."""
+    entry: dict[str, Any] = {
+        "id": series.id,
+        "desc": series.desc,
+        "device_desc": series.device_desc,
+        "device_id": series.device_id,
+        "timestamp": format_us(series.created_us),
+        "user": users.name_of(series.owner_id),
+        "count": series.count,
+    }
+    if series.key is not None:  # created by line protocol: its name there, too
+        entry["measurement"] = series.key.measurement
+        entry["tags"] = dict(series.key.tags)
+        entry["bucket"] = series.key.bucket
+    return entry
 
 
 @router.api_route(
@@ -72,27 +80,6 @@ async def new_series(request: Request) -> Response:
     meta = SeriesMeta(desc=body.desc, device_desc=body.device_desc, device_id=body.device_id)
     series_id = await context.storage.create_series(user.id, meta, now_us())
     return Response(b"%d" % series_id, 201, media_type=JSON)
-
-
-@router.get(
-    "/series/{series_id}",
-    summary="The points of one series, in time order",
-    responses=responses(200, 400, 404),
-    openapi_extra=query_parameters(
-        ("from", "Only points at or after this time (ISO 8601; no offset means UTC)"),
-        ("to", "Only points at or before this time (ISO 8601; no offset means UTC)"),
-        CALLBACK,
-    ),
-)
-async def get_series(request: Request, series_id: str) -> Response:
-    """Every point of the series, or those from ``from`` to ``to`` inclusive, streamed."""
-    context = app_context(request)
-    sid = parse_id(series_id, "series")
-    params = request.query_params
-    start = parse_iso(params["from"], "from") if "from" in params else None
-    end = parse_iso(params["to"], "to") if "to" in params else None
-    await context.storage.get_series(sid)
-    return json_list_stream(request, context.storage.series_points_json(sid, start, end))
 
 
 @router.delete(
@@ -150,12 +137,14 @@ async def new_point(request: Request) -> Response:
 @router.get(
     "/point/{point_id}",
     summary="One point",
-    responses=responses(200, 400, 404),
-    openapi_extra=query_parameters(CALLBACK),
+    responses=responses(200, 400, 401, 404),
+    openapi_extra=query_parameters(TOKEN, CALLBACK),
 )
 async def get_point(request: Request, point_id: str) -> Response:
     """The point as ``{id, series_id, timestamp, fields}``."""
-    doc = await app_context(request).storage.get_point_json(parse_id(point_id, "point"))
+    context = app_context(request)
+    await authorize_read(context, request)
+    doc = await context.storage.get_point_json(parse_id(point_id, "point"))
     return json_response(request, raw=doc.encode())
 
 
@@ -178,9 +167,11 @@ async def delete_point(request: Request, point_id: str) -> Response:
 @router.get(
     "/points/count",
     summary="Number of points in all series",
-    responses=responses(200),
-    openapi_extra=query_parameters(CALLBACK),
+    responses=responses(200, 401),
+    openapi_extra=query_parameters(TOKEN, CALLBACK),
 )
 async def count_points(request: Request) -> Response:
     """The total number of points as a bare JSON integer."""
-    return json_response(request, await app_context(request).storage.count_points())
+    context = app_context(request)
+    await authorize_read(context, request)
+    return json_response(request, await context.storage.count_points())

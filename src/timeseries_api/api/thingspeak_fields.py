@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import authenticate_user, request_token
+from ..auth import authenticate_user, authorize_read, request_token
 from ..context import app_context
 from ..ingest.json_body import parse_object
 from ..ingest.thingspeak import parse_field_names
@@ -29,7 +29,10 @@ def _shown(names: dict[int, str]) -> dict[str, str]:
 )
 async def get_field_names(request: Request, series_id: str) -> Response:
     """``{"field1": "temp_C", ...}``; unnamed fields are stored as ``fieldN``."""
-    names = await app_context(request).storage.series_field_names(parse_id(series_id, "series"))
+    context = app_context(request)
+    sid = parse_id(series_id, "series")
+    await authorize_read(context, request, sid)
+    names = await context.storage.series_field_names(sid)
     return json_response(request, _shown(names))
 
 

@@ -148,6 +148,18 @@ class NewSeriesBody(BaseModel):
     device_id: PlainText = Field(max_length=200)
 
 
+class SeriesEdit(BaseModel):
+    """``PATCH /series/<id>``: any of ``desc``, ``device_desc``, ``device_id``, with the limits
+    of ``/series/new``."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    token: Token
+    desc: str | None = Field(None, max_length=1000)
+    device_desc: str | None = Field(None, max_length=1000)
+    device_id: str | None = Field(None, max_length=200)
+
+
 class PointIn(BaseModel):
     """One point of a batch: its fields and, optionally, the device's timestamp."""
 

@@ -6,7 +6,19 @@ from typing import Any
 
 import orjson
 
-from ..domain import DeviceKey, SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
+from ..domain import (
+    DeviceKey,
+    FieldInfo,
+    FieldSummary,
+    PointKey,
+    PointRange,
+    PointText,
+    SeriesChanges,
+    SeriesInfo,
+    SeriesKey,
+    SeriesMeta,
+    SeriesWrite,
+)
 from ..errors import BadInput, Forbidden, NotFound
 
 # A stored point as it is copied between databases: (id, series_id, ts_us, document).
@@ -54,12 +66,59 @@ class Storage(ABC):
         """Delete a series and all its points atomically."""
 
     @abstractmethod
+    async def update_series(
+        self, user_id: int, series_id: int, changes: SeriesChanges
+    ) -> SeriesInfo:
+        """Change a series' description or device of a series the user owns; return it."""
+
     def series_points_json(
         self, series_id: int, start_us: int | None, end_us: int | None
     ) -> AsyncIterator[bytes]:
-        """The series' point documents in time order, as comma-separated JSON chunks.
+        """The series' point documents in time order, as comma-separated JSON chunks."""
+        return self.points_text(series_id, PointRange(start_us, end_us), PointText())
 
-        Chunks are bounded in size so a series of any length streams in constant memory.
+    @abstractmethod
+    def points_text(
+        self, series_id: int, points: PointRange, text: PointText
+    ) -> AsyncIterator[bytes]:
+        """The points of a range as text, in chunks of whole rows joined by the separator
+        (add one between chunks). Chunks are bounded, so any range streams in constant memory.
+        """
+
+    @abstractmethod
+    async def page_end(self, series_id: int, points: PointRange, limit: int) -> PointKey | None:
+        """The key of the ``limit``-th point of the range (after its cursor), None if the range
+        holds fewer: a page of ``limit`` points ends there and the next one starts after it."""
+
+    @abstractmethod
+    async def latest_point_json(self, series_id: int) -> str | None:
+        """The document of the series' latest point, None if it has none."""
+
+    @abstractmethod
+    async def count_series_points(
+        self, series_id: int, start_us: int | None, end_us: int | None
+    ) -> int:
+        """The number of points of one series, from ``start_us`` to ``end_us`` inclusive."""
+
+    @abstractmethod
+    async def series_fields(self, series_id: int) -> list[FieldInfo]:
+        """Every field of the series' points, by name."""
+
+    @abstractmethod
+    async def aggregate(
+        self,
+        series_id: int,
+        every_us: int,
+        offset_us: int,
+        span: tuple[int | None, int | None],
+        fields: tuple[str, ...] | None,
+        ends: bool = True,
+    ) -> dict[tuple[int, str], FieldSummary]:
+        """Summaries of each field per time bucket, keyed by (bucket start, field); without
+        ``ends`` their first and last values may be left out.
+
+        Buckets are ``every_us`` long and start where ``time + offset_us`` is a multiple of
+        ``every_us`` (so day buckets start at the offset's midnight). ``span`` is inclusive.
         """
 
     @abstractmethod

@@ -12,7 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from ..domain import DeviceKey, SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
+from ..domain import (
+    DeviceKey,
+    FieldInfo,
+    FieldSummary,
+    PointKey,
+    PointRange,
+    PointText,
+    SeriesChanges,
+    SeriesInfo,
+    SeriesKey,
+    SeriesMeta,
+    SeriesWrite,
+)
 from ..errors import NotFound
 from . import sqlite_keys
 from .base import (
@@ -27,12 +39,26 @@ from .base import (
 )
 from .group_commit import Transaction, WriteThread, unavailable_from
 from .migrations import migrations
+from .rollups import HOUR_US, merge_all, split_for_rollups
 from .sqlite_points import PointIds, PointWrite, find_series_by_key, prepare, reserve_ids
+from .sqlite_reads import (
+    DOCUMENT,
+    count_in_range,
+    csv_line,
+    document_with_fields,
+    field_infos,
+    fields_with_non_numbers,
+    latest_document,
+    nth_key,
+    point_summaries,
+    points_chunk,
+    rollup_summaries,
+)
+from .sqlite_rollups import drop_rollups, rebuild_rollups, recompute_hour
 
 T = TypeVar("T")
+Chunk = tuple[str | None, PointKey | None]  # rows of text, and the key to continue after
 
-# Points per streamed chunk: about 1.5 MB of JSON, few enough queries to stay fast.
-CHUNK_POINTS = 10_000
 READ_THREADS = 4
 # Series keys remembered per process, key -> id (the writer re-checks every id it is given).
 MAX_CACHED_KEYS = 100_000
@@ -135,26 +161,108 @@ class SQLiteStorage(Storage):
             sqlite_keys.check_series_owner(tx.conn, user_id, series_id, "delete")
             tx.conn.execute("DELETE FROM points WHERE series_id = ?", (series_id,))
             tx.conn.execute("DELETE FROM device_keys WHERE series_id = ?", (series_id,))
+            drop_rollups(tx.conn, series_id)
             tx.conn.execute("DELETE FROM series WHERE id = ?", (series_id,))
 
         await self._writer.submit(delete)
 
-    async def series_points_json(
-        self, series_id: int, start_us: int | None, end_us: int | None
+    async def update_series(
+        self, user_id: int, series_id: int, changes: SeriesChanges
+    ) -> SeriesInfo:
+        columns = {
+            "desc": changes.desc, "device_desc": changes.device_desc,
+            "device_id": changes.device_id,
+        }  # fmt: skip
+        given = {name: value for name, value in columns.items() if value is not None}
+
+        def update(tx: Transaction) -> SeriesInfo:
+            sqlite_keys.check_series_owner(tx.conn, user_id, series_id, "edit")
+            if given:
+                assignments = ", ".join(f'"{name}" = ?' for name in given)
+                tx.conn.execute(
+                    f"UPDATE series SET {assignments} WHERE id = ?", (*given.values(), series_id)
+                )
+            row = tx.conn.execute(
+                f"SELECT {SERIES_COLUMNS} FROM series WHERE id = ?", (series_id,)
+            ).fetchone()
+            return series_from_row(row)
+
+        info: SeriesInfo = await self._writer.submit(update)
+        return info
+
+    async def points_text(
+        self, series_id: int, points: PointRange, text: PointText
     ) -> AsyncIterator[bytes]:
+        if text.csv_columns is not None:
+            columns = text.csv_columns
+            may_be_text = await self._read(lambda c: fields_with_non_numbers(c, series_id))
+            row = csv_line(columns, may_be_text)
+        elif points.fields:
+            row = document_with_fields(points.fields)
+        else:
+            row = DOCUMENT
+
+        def read_after(after: PointKey | None) -> "asyncio.Future[Chunk]":
+            return asyncio.ensure_future(
+                self._read(lambda c: points_chunk(c, series_id, points, after, row, text.separator))
+            )
+
+        # The next chunk is read while this one is sent: the query runs in a reader thread
+        # (SQLite releases the GIL) while the event loop writes to the socket.
+        pending = read_after(points.after)
+        try:
+            while True:
+                chunk, after_next = await pending
+                if chunk is None:
+                    return
+                if after_next is not None:
+                    pending = read_after(after_next)
+                yield chunk.encode()
+                if after_next is None:
+                    return
+        finally:
+            pending.cancel()  # the client went away: no one wants the next chunk
+
+    async def page_end(self, series_id: int, points: PointRange, limit: int) -> PointKey | None:
+        return await self._read(lambda c: nth_key(c, series_id, points, points.after, limit))
+
+    async def latest_point_json(self, series_id: int) -> str | None:
+        return await self._read(lambda c: latest_document(c, series_id))
+
+    async def count_series_points(
+        self, series_id: int, start_us: int | None, end_us: int | None
+    ) -> int:
+        if start_us is None and end_us is None:
+            return (await self.get_series(series_id)).count
         start = MIN_TS if start_us is None else start_us
         end = MAX_TS if end_us is None else end_us
-        after: tuple[int, int] = (start, -1)
-        while True:
-            chunk, after_next = await self._read(
-                lambda c, a=after: _points_chunk(c, series_id, a, end)  # type: ignore[misc]
-            )
-            if chunk is None:
-                return
-            yield chunk.encode()
-            if after_next is None:
-                return
-            after = after_next
+        return await self._read(lambda c: count_in_range(c, series_id, start, end))
+
+    async def series_fields(self, series_id: int) -> list[FieldInfo]:
+        return await self._read(lambda c: field_infos(c, series_id))
+
+    async def aggregate(
+        self,
+        series_id: int,
+        every_us: int,
+        offset_us: int,
+        span: tuple[int | None, int | None],
+        fields: tuple[str, ...] | None,
+        ends: bool = True,
+    ) -> dict[tuple[int, str], FieldSummary]:
+        hours, edges = split_for_rollups(every_us, offset_us, span)
+
+        def query(c: sqlite3.Connection) -> dict[tuple[int, str], FieldSummary]:
+            found: dict[tuple[int, str], FieldSummary] = {}
+            if hours is not None:
+                every_h, offset_h = every_us // HOUR_US, offset_us // HOUR_US
+                found = rollup_summaries(c, series_id, every_h, offset_h, hours, fields, ends)
+            for edge in edges:
+                part = point_summaries(c, series_id, every_us, offset_us, edge, fields, ends)
+                merge_all(found, part.items())
+            return found
+
+        return await self._read(query)
 
     # -- points ------------------------------------------------------------------------------
 
@@ -200,12 +308,13 @@ class SQLiteStorage(Storage):
     async def delete_point(self, user_id: int, point_id: int) -> None:
         def delete(tx: Transaction) -> None:
             row = tx.conn.execute(
-                "SELECT series_id FROM points WHERE id = ?", (point_id,)
+                "SELECT series_id, ts FROM points WHERE id = ?", (point_id,)
             ).fetchone()
             if row is None:
                 raise NotFound(f"point {point_id} does not exist")
             sqlite_keys.check_series_owner(tx.conn, user_id, row[0], "delete points of")
             tx.conn.execute("DELETE FROM points WHERE id = ?", (point_id,))
+            recompute_hour(tx.conn, row[0], row[1] // HOUR_US)
             tx.conn.execute(
                 "UPDATE series SET point_count = point_count - 1 WHERE id = ?", (row[0],)
             )
@@ -310,6 +419,7 @@ class SQLiteStorage(Storage):
                 "UPDATE series SET point_count = "
                 "(SELECT count(*) FROM points WHERE series_id = series.id)"
             )
+            rebuild_rollups(tx.conn)
             for table, seq in high_water.items():
                 # AUTOINCREMENT never hands out an id at or below sqlite_sequence's.
                 if not tx.conn.execute(
@@ -324,30 +434,6 @@ class SQLiteStorage(Storage):
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
-
-
-def _points_chunk(
-    conn: sqlite3.Connection, series_id: int, after: tuple[int, int], end: int
-) -> tuple[str | None, tuple[int, int] | None]:
-    """Up to CHUNK_POINTS documents after the (ts, id) key ``after``, and the next key."""
-    after_ts, after_id = after
-    # The last key of this chunk first, so the documents query has a closed range and a point
-    # inserted between the two queries can neither be skipped nor sent twice.
-    bound = conn.execute(
-        "SELECT ts, id FROM points WHERE series_id = ? AND ts >= ? AND ts <= ? "
-        "AND (ts > ? OR id > ?) ORDER BY ts, id LIMIT 1 OFFSET ?",
-        (series_id, after_ts, end, after_ts, after_id, CHUNK_POINTS - 1),
-    ).fetchone()
-    last_ts, last_id = bound if bound is not None else (end, MAX_TS)
-    # group_concat keeps the subquery's order (documented behaviour for this query shape).
-    row = conn.execute(
-        "SELECT group_concat(doc, ',') FROM (SELECT doc FROM points "
-        "WHERE series_id = ? AND ts >= ? AND ts <= ? AND (ts > ? OR id > ?) "
-        "AND (ts < ? OR id <= ?) ORDER BY ts, id)",
-        (series_id, after_ts, last_ts, after_ts, after_id, last_ts, last_id),
-    ).fetchone()
-    next_key = (last_ts, last_id) if bound is not None else None
-    return row[0], next_key
 
 
 def migrate(conn: sqlite3.Connection) -> None:

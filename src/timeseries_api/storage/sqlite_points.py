@@ -12,12 +12,14 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..domain import SeriesKey, SeriesWrite
+from ..domain import FieldSummary, SeriesKey, SeriesWrite
 from ..errors import TimeseriesError
 from ..timeparse import now_us
 from .base import check_owner, series_meta_for_key
 from .documents import assemble, document_rest
 from .group_commit import BatchedOperation, Outcome, Transaction
+from .rollups import merge_all, summarize_json
+from .sqlite_rollups import add_to_rollups
 
 # Ids a process reserves at a time; a restart leaves the rest of its block unused (ids are
 # unique and never reused, not gapless).
@@ -83,6 +85,7 @@ class PreparedWrite:
     series_id: int | None  # None: a key that names no series yet
     key: SeriesKey | None
     points: list[tuple[int, str]]  # (time, document rest)
+    summaries: dict[tuple[str, int], FieldSummary]  # by (field, hour)
     params: list[int | str] = field(default_factory=list)  # flattened rows, when rendered
     ids: list[int] = field(default_factory=list)
 
@@ -90,7 +93,8 @@ class PreparedWrite:
 def prepare(write: SeriesWrite, series_id: int | None, first_id: int) -> tuple[PreparedWrite, int]:
     """Render a write's documents and INSERT parameters; returns it and the next free id."""
     rests = [(p.ts_us, document_rest(p.ts_us, p.fields_json)) for p in write.points]
-    prepared = PreparedWrite(write.user_id, series_id, write.key, rests)
+    summaries = summarize_json((p.ts_us, p.fields_json) for p in write.points)
+    prepared = PreparedWrite(write.user_id, series_id, write.key, rests, summaries)
     if series_id is not None:
         prepared.ids = list(range(first_id, first_id + len(rests)))
         params = prepared.params
@@ -119,6 +123,9 @@ class PointWrite(BatchedOperation):
         outcomes: list[Outcome] = []
         params: list[int | str] = []
         added: dict[int, int] = {}
+        # Merged here, not left to ON CONFLICT: PostgreSQL refuses to update a row twice in one
+        # statement.
+        summaries: dict[tuple[int, str, int], FieldSummary] = {}
         for operation in operations:
             try:
                 check_writes(operation, owners)
@@ -132,9 +139,12 @@ class PointWrite(BatchedOperation):
                 params += write.params
                 assert write.series_id is not None
                 added[write.series_id] = added.get(write.series_id, 0) + len(write.points)
+                sid = write.series_id
+                merge_all(summaries, (((sid, f, h), v) for (f, h), v in write.summaries.items()))
             outcomes.append((True, [w.ids for w in operation.writes]))
         _insert(tx.conn, params)
         _add_to_counts(tx.conn, added)
+        add_to_rollups(tx.conn, summaries)
         return outcomes
 
 
