@@ -1,6 +1,6 @@
 """The objects that cross from the HTTP layer to storage, in the user's words."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -62,10 +62,12 @@ class SeriesWrite:
 
 
 class NewPoint(NamedTuple):
-    """A validated point on its way to storage: its time and its fields already as JSON."""
+    """A validated point on its way to storage: its time and its fields already as JSON (and,
+    when the parser has them at hand, as a dict, which spares storage parsing them again)."""
 
     ts_us: int
     fields_json: bytes
+    fields: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

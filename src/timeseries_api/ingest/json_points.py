@@ -87,5 +87,5 @@ def _group(
             )
             ts_us = parse_timestamp(point.timestamp, unit, name)
             window.check(ts_us, now_us, name)
-        converted.append(NewPoint(ts_us, orjson.dumps(point.fields)))
+        converted.append(NewPoint(ts_us, orjson.dumps(point.fields), point.fields))
     return PointGroup(token, series_id, converted)

@@ -88,7 +88,7 @@ def points_from_lines(body: bytes, precision: str, window: TimeWindow, now_us: i
         if isinstance(target, str):
             batch.errors.append(f"{_where(index, measurement)}: {target}")
             continue
-        batch.points.setdefault(target, []).append(NewPoint(ts_us, orjson.dumps(fields)))
+        batch.points.setdefault(target, []).append(NewPoint(ts_us, orjson.dumps(fields), fields))
     return batch
 
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import orjson
 
-from ..domain import FieldSummary
+from ..domain import FieldSummary, NewPoint
 
 HOUR_US = 3_600_000_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -23,34 +23,49 @@ _KINDS = {bool: "boolean", int: "integer", float: "float", str: "string"}
 def summarize(
     points: Iterable[tuple[int, Mapping[str, object]]],
 ) -> dict[tuple[str, int], FieldSummary]:
-    """Summaries of ``(time, fields)`` points, by (field, hour since the epoch)."""
+    """Summaries of ``(time, fields)`` points, by (field, hour since the epoch).
+
+    On the write path for every point, so the merge of one value is written out inline.
+    """
     found: dict[tuple[str, int], FieldSummary] = {}
     for ts_us, fields in points:
         hour = ts_us // HOUR_US
         for name, value in fields.items():
-            add_value(found, (name, hour), ts_us, value)
+            kind = _KINDS.get(type(value), "string")
+            number = value if isinstance(value, int | float) and kind != "boolean" else None
+            summary = found.get((name, hour))
+            if summary is None:
+                found[name, hour] = FieldSummary(
+                    1, 0 if number is None else 1, number, number, number,
+                    ts_us, value, ts_us, value, kind,
+                )  # fmt: skip
+                continue
+            summary.count += 1
+            if number is not None:
+                summary.numeric += 1
+                if summary.sum is None:
+                    summary.sum = summary.min = summary.max = number
+                else:
+                    summary.sum += number
+                    if number < summary.min:  # type: ignore[operator]
+                        summary.min = number
+                    if number > summary.max:  # type: ignore[operator]
+                        summary.max = number
+            if ts_us < summary.first_us:
+                summary.first_us, summary.first = ts_us, value
+            if ts_us >= summary.last_us:
+                summary.last_us, summary.last, summary.kind = ts_us, value, kind
+    for summary in found.values():  # databases store no integers beyond 64 bits
+        if type(summary.sum) is int and not INT64_MIN <= summary.sum <= INT64_MAX:
+            summary.sum = float(summary.sum)
     return found
 
 
-def summarize_json(points: Iterable[tuple[int, bytes]]) -> dict[tuple[str, int], FieldSummary]:
-    """:func:`summarize` for points whose fields are still JSON text."""
-    return summarize((ts_us, orjson.loads(fields)) for ts_us, fields in points)
-
-
-def add_value(
-    found: dict[tuple[str, int], FieldSummary], key: tuple[str, int], ts_us: int, value: object
-) -> None:
-    """Add one value of a field at ``ts_us`` to the summary at ``key``."""
-    number = value if type(value) is int or type(value) is float else None
-    single = FieldSummary(
-        1, 0 if number is None else 1, number, number, number,
-        ts_us, value, ts_us, value, _KINDS.get(type(value), "string"),
-    )  # fmt: skip
-    summary = found.get(key)
-    if summary is None:
-        found[key] = single
-    else:
-        merge(summary, single)
+def summarize_points(points: Iterable[NewPoint]) -> dict[tuple[str, int], FieldSummary]:
+    """:func:`summarize` for points on their way to storage."""
+    return summarize(
+        (p.ts_us, orjson.loads(p.fields_json) if p.fields is None else p.fields) for p in points
+    )
 
 
 def merge(into: FieldSummary, other: FieldSummary) -> None:

@@ -18,7 +18,7 @@ from ..timeparse import now_us
 from .base import check_owner, series_meta_for_key
 from .documents import assemble, document_rest
 from .group_commit import BatchedOperation, Outcome, Transaction
-from .rollups import merge_all, summarize_json
+from .rollups import merge_all, summarize_points
 from .sqlite_rollups import add_to_rollups
 
 # Ids a process reserves at a time; a restart leaves the rest of its block unused (ids are
@@ -93,7 +93,7 @@ class PreparedWrite:
 def prepare(write: SeriesWrite, series_id: int | None, first_id: int) -> tuple[PreparedWrite, int]:
     """Render a write's documents and INSERT parameters; returns it and the next free id."""
     rests = [(p.ts_us, document_rest(p.ts_us, p.fields_json)) for p in write.points]
-    summaries = summarize_json((p.ts_us, p.fields_json) for p in write.points)
+    summaries = summarize_points(write.points)
     prepared = PreparedWrite(write.user_id, series_id, write.key, rests, summaries)
     if series_id is not None:
         prepared.ids = list(range(first_id, first_id + len(rests)))
