@@ -10,6 +10,7 @@ from . import __version__
 from .api import device_keys, influx, seed, thingspeak, thingspeak_fields
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit
+from .api.openapi import honest_openapi
 from .config import Settings
 from .context import AppContext
 from .logs import install_redaction
@@ -52,6 +53,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     app.state.context = context
     install_redaction()
     install_error_handlers(app)
+    honest_openapi(app)
     # Routes go straight onto the app's router: include_router() adds a matching layer that
     # costs ~10% of a small request (docs/benchmarks.md).
     for module in (seed, influx, device_keys, thingspeak_fields, thingspeak):

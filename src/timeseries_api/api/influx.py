@@ -11,6 +11,7 @@ write; a line tagged ``series_id=N`` writes into the existing series N instead (
 
 import base64
 import binascii
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,7 +28,8 @@ from ..ingest.line_protocol_points import LineBatch, points_from_lines
 from ..timeparse import now_us
 from .errors import RETRY_AFTER_SECONDS
 from .gzip import request_body
-from .routing import LeanRoute, query_parameters
+from .openapi import responses
+from .routing import LeanRoute, one_of, query_parameters
 
 router = APIRouter(route_class=LeanRoute)
 
@@ -39,12 +41,33 @@ V1_PRECISIONS = {"n": "ns", "ns": "ns", "u": "us", "us": "us", "ms": "ms", "s": 
                  "h": "h"}  # fmt: skip
 V2_PRECISIONS = {"ns": "ns", "us": "us", "ms": "ms", "s": "s"}
 
+# The shapes of each dialect's errors, for the OpenAPI description. A body over the size limit is
+# refused before any endpoint runs, with our own {"message": ...}.
+V1_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "anyOf": [{"required": ["error"]}, {"required": ["message"]}],
+}
+V2_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+    "required": ["message"],
+}
+LINE_PROTOCOL_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/plain": {"schema": {"type": "string", "description": "Line protocol"}}},
+    }
+}
+
 Handler = Callable[[Request], Awaitable[Response]]
+_NOT_HEADER_TEXT = re.compile(r"[^\x20-\x7e]")
 
 
 def _v1_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     all_headers = {
-        "X-Influxdb-Error": message[:1000].encode("ascii", "replace").decode(),
+        # A header holds printable ASCII only: a message quoting a bad line may hold anything.
+        "X-Influxdb-Error": _NOT_HEADER_TEXT.sub("?", message[:1000]),
         "X-Influxdb-Version": INFLUX_1_VERSION,
         **(headers or {}),
     }
@@ -146,13 +169,17 @@ async def _write(request: Request, writer: Writer, bucket: str, batch: LineBatch
     "/write",
     status_code=204,
     summary="InfluxDB 1.x write (line protocol)",
-    openapi_extra=query_parameters(
-        ("db", "Database: the bucket the series belong to (required)"),
-        ("rp", "Retention policy (accepted, not used)"),
-        ("precision", "Timestamp unit: n, ns, u, us, ms, s, m, h (default ns)"),
-        ("u", "User name (not checked)"),
-        ("p", "Password: one of your tokens"),
-    ),
+    openapi_extra={
+        **LINE_PROTOCOL_BODY,
+        **query_parameters(
+            ("db", "Database: the bucket the series belong to (required)"),
+            ("rp", "Retention policy (accepted, not used)"),
+            ("precision", "Timestamp unit (default ns)", one_of(*V1_PRECISIONS)),
+            ("u", "User name (not checked)"),
+            ("p", "Password: one of your tokens"),
+        ),
+    },
+    responses=responses(204, 400, 401, 413, 503, error_schema=V1_ERROR_SCHEMA),
 )
 @_answer_errors(_v1_error, 'Basic realm="InfluxDB"')
 async def write_v1(request: Request) -> Response:
@@ -172,11 +199,15 @@ async def write_v1(request: Request) -> Response:
     "/api/v2/write",
     status_code=204,
     summary="InfluxDB 2.x write (line protocol)",
-    openapi_extra=query_parameters(
-        ("bucket", "Bucket the series belong to (required)"),
-        ("org", "Organization (accepted, not used)"),
-        ("precision", "Timestamp unit: ns, us, ms, s (default ns)"),
-    ),
+    openapi_extra={
+        **LINE_PROTOCOL_BODY,
+        **query_parameters(
+            ("bucket", "Bucket the series belong to (required)"),
+            ("org", "Organization (accepted, not used)"),
+            ("precision", "Timestamp unit (default ns)", one_of(*V2_PRECISIONS)),
+        ),
+    },
+    responses=responses(204, 400, 401, 413, 503, error_schema=V2_ERROR_SCHEMA),
 )
 @_answer_errors(_v2_error, 'Token realm="InfluxDB"')
 async def write_v2(request: Request) -> Response:
@@ -197,6 +228,7 @@ async def write_v2(request: Request) -> Response:
     methods=["GET", "HEAD"],
     summary="InfluxDB 1.x ping",
     openapi_extra=query_parameters(("verbose", "true: answer 200 with the version")),
+    responses=responses(200, 204),
 )
 async def ping(request: Request) -> Response:
     """204 with version headers; ``verbose=true`` answers 200 and ``{"version": ...}``."""

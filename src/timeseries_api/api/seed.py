@@ -12,11 +12,11 @@ from ..context import app_context
 from ..domain import SeriesMeta, SeriesWrite
 from ..ingest.json_body import NewSeriesBody, PointBatch, SeedPoint, parse_object, validate
 from ..ingest.json_points import parse_points_request
-from ..timeparse import format_us, now_us, parse_iso
+from ..timeparse import EPOCH_UNITS_US, format_us, now_us, parse_iso
 from .ids import parse_id
 from .openapi import body_schema, responses
 from .responses import JSON, json_list_stream, json_response, no_content
-from .routing import CALLBACK, LeanRoute, query_parameters
+from .routing import CALLBACK, ISO_TIME, LeanRoute, one_of, query_parameters
 
 router = APIRouter(route_class=LeanRoute)
 
@@ -30,7 +30,7 @@ async def _optional_object(request: Request) -> dict[str, Any] | None:
 @router.get(
     "/series",
     summary="All series with their metadata",
-    responses=responses(200),
+    responses=responses(200, 400),
     openapi_extra=query_parameters(CALLBACK),
 )
 async def list_series(request: Request) -> Response:
@@ -61,7 +61,7 @@ async def list_series(request: Request) -> Response:
     status_code=201,
     summary="Create a series",
     openapi_extra=body_schema(NewSeriesBody),
-    responses=responses(201, 400, 401, 413),
+    responses=responses(201, 400, 401, 413, 503),
 )
 async def new_series(request: Request) -> Response:
     """Create a series owned by the token's user; answers its id as a bare JSON integer."""
@@ -79,8 +79,8 @@ async def new_series(request: Request) -> Response:
     summary="The points of one series, in time order",
     responses=responses(200, 400, 404),
     openapi_extra=query_parameters(
-        ("from", "Only points at or after this time (ISO 8601; no offset means UTC)"),
-        ("to", "Only points at or before this time (ISO 8601; no offset means UTC)"),
+        ("from", "Only points at or after this time (ISO 8601; no offset means UTC)", ISO_TIME),
+        ("to", "Only points at or before this time (ISO 8601; no offset means UTC)", ISO_TIME),
         CALLBACK,
     ),
 )
@@ -99,7 +99,7 @@ async def get_series(request: Request, series_id: str) -> Response:
     "/series/{series_id}",
     status_code=204,
     summary="Delete a series and all its points",
-    responses=responses(204, 400, 401, 403, 404),
+    responses=responses(204, 400, 401, 403, 404, 413, 503),
 )
 async def delete_series(request: Request, series_id: str) -> Response:
     """Delete a series the token's user owns, with all its points, atomically."""
@@ -118,9 +118,11 @@ async def delete_series(request: Request, series_id: str) -> Response:
     summary="Add a point, or a batch of points",
     openapi_extra={
         **body_schema(SeedPoint, PointBatch, list[SeedPoint]),
-        **query_parameters(("precision", "Unit of epoch-number timestamps: s, ms, us or ns")),
+        **query_parameters(
+            ("precision", "Unit of epoch-number timestamps (default s)", one_of(*EPOCH_UNITS_US))
+        ),
     },
-    responses=responses(201, 400, 401, 403, 404, 413),
+    responses=responses(201, 400, 401, 403, 404, 413, 503),
 )
 async def new_point(request: Request) -> Response:
     """Add points. The seed's single point answers its id as a bare JSON integer; a list of
@@ -163,7 +165,7 @@ async def get_point(request: Request, point_id: str) -> Response:
     "/point/{point_id}",
     status_code=204,
     summary="Delete a point",
-    responses=responses(204, 400, 401, 403, 404),
+    responses=responses(204, 400, 401, 403, 404, 413, 503),
 )
 async def delete_point(request: Request, point_id: str) -> Response:
     """Delete one point of a series the token's user owns."""
@@ -178,7 +180,7 @@ async def delete_point(request: Request, point_id: str) -> Response:
 @router.get(
     "/points/count",
     summary="Number of points in all series",
-    responses=responses(200),
+    responses=responses(200, 400),
     openapi_extra=query_parameters(CALLBACK),
 )
 async def count_points(request: Request) -> Response:

@@ -120,15 +120,26 @@ Precision = Annotated[
 ]
 
 
+def _text_or_number(max_length: int) -> WithJsonSchema:
+    """The schema of text a number may stand for: the seed took ``"device_id": 5`` as "5"."""
+    return WithJsonSchema(
+        {"anyOf": [{"type": "string", "maxLength": max_length}, {"type": "number"}]}
+    )
+
+
+Description = Annotated[str, Field(max_length=1000), _text_or_number(1000)]
+DeviceId = Annotated[str, Field(max_length=200), _text_or_number(200)]
+
+
 class NewSeriesBody(BaseModel):
     """``PUT /series/new``: the seed's required ``device_id`` and ``device_desc``."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     token: Token
-    desc: str = Field("", max_length=1000)
-    device_desc: str = Field(max_length=1000)
-    device_id: str = Field(max_length=200)
+    desc: Description = ""
+    device_desc: Description
+    device_id: DeviceId
 
 
 class PointIn(BaseModel):
