@@ -10,7 +10,6 @@ write; a line tagged ``series_id=N`` writes into the existing series N instead (
 """
 
 import base64
-import binascii
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -115,7 +114,7 @@ async def _v1_writer(request: Request) -> Writer:
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
             raise Unauthorized("unable to parse authentication credentials") from None
         token = decoded.partition(":")[2]
     elif scheme.lower() in ("token", "bearer"):
