@@ -11,6 +11,7 @@ from .api import device_keys, influx, seed, thingspeak, thingspeak_fields
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit
 from .api.openapi import honest_openapi
+from .api.security_headers import HTMLSecurityHeaders
 from .config import Settings
 from .context import AppContext
 from .logs import install_redaction
@@ -61,6 +62,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     # Our own limit, not FastAPI's max_body_size: that one answers a declared oversize body in
     # plain text, and every error of ours must be {"message": ...}.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HTMLSecurityHeaders)
     return app
 
 
