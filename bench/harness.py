@@ -50,7 +50,9 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) ->
 
 
 @contextmanager
-def running(args: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def running(
+    args: list[str], probe: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server process until the block ends; stop it by its PID."""
     process = subprocess.Popen(
         args,
@@ -60,7 +62,7 @@ def running(args: list[str], probe: str, env: dict[str, str] | None = None) -> I
     )
     try:
         wait_for(probe, process)
-        yield
+        yield process
     finally:
         process.terminate()
         try:
@@ -76,6 +78,7 @@ class Ours:
 
     url: str
     database: str
+    pid: int
 
 
 POSTGRES = os.environ.get("TIMESERIES_BENCH_POSTGRES", "postgresql://127.0.0.1:5432/test")
@@ -134,8 +137,8 @@ def ours(workers: int, database: str | None = None, *extra: str) -> Iterator[Our
             *extra,
         ]
         url = f"http://127.0.0.1:{port}"
-        with running(args, url + "/ping"):
-            yield Ours(url, database)
+        with running(args, url + "/ping") as process:
+            yield Ours(url, database, process.pid)
 
 
 @contextmanager
@@ -243,9 +246,9 @@ def wrk(
     )
 
 
-def create_series(url: str) -> int:
+def create_series(url: str, token: str = TOKEN) -> int:
     response = httpx.put(
-        url + "/series/new", json={"token": TOKEN, "device_desc": "bench", "device_id": "bench"}
+        url + "/series/new", json={"token": token, "device_desc": "bench", "device_id": "bench"}
     )
     response.raise_for_status()
     series_id: int = response.json()
