@@ -4,9 +4,11 @@ file others can read, pages that could be framed."""
 import select
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from timeseries_api.api.security_headers import HTML_HEADERS
@@ -64,67 +66,65 @@ def _point_request(series_id: int) -> tuple[bytes, bytes]:
     return head, body
 
 
-def test_slow_clients_are_cut_off_and_fast_ones_still_served(
-    tmp_path: Path, database_url: str, users_path: Path
-) -> None:
+@pytest.fixture
+def impatient_server(tmp_path: Path, database_url: str, users_path: Path) -> Iterator[Server]:
+    """A server that gives each request TIMEOUT seconds to arrive."""
     server = start_server(
         tmp_path, database_url, users_path, "--request-timeout", str(TIMEOUT), env=None
     )
-    try:
-        series_id = _new_series(server.url)
-        head, body = _point_request(series_id)
-        silent = _connect(server)  # connects, sends nothing
-        slow_headers = _connect(server)
-        slow_body = _connect(server)
-        started = time.monotonic()
-        slow_body.sendall(head)
-        # A byte every third of the deadline to each: every byte is in time, no request is.
-        dribbling = {slow_headers: iter(head), slow_body: iter(body)}
-        while dribbling:
-            readable, _, _ = select.select(list(dribbling), [], [], TIMEOUT / 3)
-            for sock in readable:  # the server answered: stop sending
-                del dribbling[sock]
-            for sock, data in dribbling.items():
-                sock.sendall(bytes([next(data)]))
-            assert httpx.get(server.url + "/points/count").status_code == 200  # others served
-            assert time.monotonic() - started < TIMEOUT * 3
-        for sock in (silent, slow_headers, slow_body):
-            answer = _read_all(sock)
-            assert answer.startswith(b"HTTP/1.1 408 "), answer
-            assert b'{"message":"the request did not arrive within 1.5 s' in answer
-            sock.close()
-        assert time.monotonic() - started < TIMEOUT * 4
-        # The cut-off body was not written; a slow client within the deadline is served.
-        assert httpx.get(server.url + "/points/count").json() == 0
-        patient = _connect(server)
-        for byte in head + body:
-            patient.sendall(bytes([byte]))
-            time.sleep(TIMEOUT / 2 / len(head + body))
-        answer = _read_response(patient)
-        assert answer.startswith(b"HTTP/1.1 201 "), answer
-        patient.close()
-        assert httpx.get(server.url + "/points/count").json() == 1
-    finally:
-        server.stop()
+    yield server
+    server.stop()
+
+
+def test_slow_clients_are_cut_off_and_fast_ones_still_served(impatient_server: Server) -> None:
+    server = impatient_server
+    series_id = _new_series(server.url)
+    head, body = _point_request(series_id)
+    silent = _connect(server)  # connects, sends nothing
+    slow_headers = _connect(server)
+    slow_body = _connect(server)
+    started = time.monotonic()
+    slow_body.sendall(head)
+    # A byte every third of the deadline to each: every byte is in time, no request is.
+    dribbling = {slow_headers: iter(head), slow_body: iter(body)}
+    while dribbling:
+        readable, _, _ = select.select(list(dribbling), [], [], TIMEOUT / 3)
+        for sock in readable:  # the server answered: stop sending
+            del dribbling[sock]
+        for sock, data in dribbling.items():
+            sock.sendall(bytes([next(data)]))
+        assert httpx.get(server.url + "/points/count").status_code == 200  # others served
+        assert time.monotonic() - started < TIMEOUT * 3
+    for sock in (silent, slow_headers, slow_body):
+        answer = _read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert b'{"message":"the request did not arrive within 1.5 s' in answer
+        sock.close()
+    assert time.monotonic() - started < TIMEOUT * 4
+    # The cut-off body was not written; a slow client within the deadline is served.
+    assert httpx.get(server.url + "/points/count").json() == 0
+    patient = _connect(server)
+    for byte in head + body:
+        patient.sendall(bytes([byte]))
+        time.sleep(TIMEOUT / 2 / len(head + body))
+    answer = _read_response(patient)
+    assert answer.startswith(b"HTTP/1.1 201 "), answer
+    patient.close()
+    assert httpx.get(server.url + "/points/count").json() == 1
 
 
 def test_a_keep_alive_connection_gets_a_fresh_deadline_per_request(
-    tmp_path: Path, database_url: str, users_path: Path
+    impatient_server: Server,
 ) -> None:
-    server = start_server(
-        tmp_path, database_url, users_path, "--request-timeout", str(TIMEOUT), env=None
-    )
-    try:
-        head, body = _point_request(_new_series(server.url))
-        with _connect(server) as sock:
-            for _ in range(3):  # together longer than one deadline, each well within it
-                sock.sendall(head)
-                time.sleep(TIMEOUT / 2)
-                sock.sendall(body)
-                assert _read_response(sock).startswith(b"HTTP/1.1 201 ")
-        assert httpx.get(server.url + "/points/count").json() == 3
-    finally:
-        server.stop()
+    server = impatient_server
+    head, body = _point_request(_new_series(server.url))
+    with _connect(server) as sock:
+        for _ in range(3):  # together longer than one deadline, each well within it
+            sock.sendall(head)
+            time.sleep(TIMEOUT / 2)
+            sock.sendall(body)
+            assert _read_response(sock).startswith(b"HTTP/1.1 201 ")
+    assert httpx.get(server.url + "/points/count").json() == 3
 
 
 def test_a_huge_declared_body_is_refused_before_it_is_sent(server: Server) -> None:
