@@ -10,6 +10,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictStr,
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
@@ -27,7 +28,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 BaseModelT = TypeVar("BaseModelT", bound=BaseModel)
 
-Token = Annotated[str | None, Field(None, max_length=MAX_TOKEN_LENGTH)]
+# Strict: NewSeriesBody takes numbers as text for its other fields, never for a token.
+Token = Annotated[StrictStr | None, Field(None, max_length=MAX_TOKEN_LENGTH)]
 
 
 def _not_a_boolean(value: Any) -> Any:
