@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from timeseries_api.api.protocol import MAX_HEADER_BYTES
 from timeseries_api.api.security_headers import HTML_HEADERS
 from timeseries_api.ingest.json_body import MAX_FIELDS_PER_POINT
 
@@ -135,6 +136,23 @@ def test_a_huge_declared_body_is_refused_before_it_is_sent(server: Server) -> No
         answer = _read_all(sock)
     assert answer.startswith(b"HTTP/1.1 413 "), answer
     assert b'"message":"the request body is larger than the limit' in answer
+
+
+def test_oversized_headers_are_refused_and_large_ones_served(server: Server) -> None:
+    big = b"X-Cookie: " + b"c" * (MAX_HEADER_BYTES - 200) + b"\r\n"
+    with _connect(server) as sock:
+        sock.sendall(b"GET /points/count HTTP/1.1\r\nHost: device\r\n" + big + b"\r\n")
+        assert _read_response(sock).startswith(b"HTTP/1.1 200 ")
+    with _connect(server) as sock:
+        sock.sendall(b"GET /points/count HTTP/1.1\r\nHost: device\r\nX-Endless: ")
+        sent = 0
+        while not select.select([sock], [], [], 0)[0]:  # until the server answers
+            sock.sendall(b"h" * 8192)
+            sent += 8192
+            assert sent < 100 * MAX_HEADER_BYTES, "the server kept reading headers"
+        answer = _read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer
+    assert b'{"message":"the request line and headers are over' in answer
 
 
 def test_malformed_http_gets_a_json_message(server: Server) -> None:

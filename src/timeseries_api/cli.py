@@ -14,7 +14,7 @@ import click
 import uvicorn
 
 from . import keys
-from .api.request_timeout import request_timeout_protocol
+from .api.protocol import limited_http_protocol
 from .config import Settings
 from .domain import DeviceKey
 from .errors import BadInput, TimeseriesError
@@ -162,7 +162,7 @@ def serve(**flags: Any) -> None:
         log_level=settings.log_level,
         proxy_headers=True,
         server_header=False,
-        http=request_timeout_protocol(settings.request_timeout),
+        http=limited_http_protocol(settings.request_timeout),
     )
 
 
