@@ -10,6 +10,7 @@ from contextlib import closing
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .conftest import ROBIN_TOKEN, Server, start_server
 
@@ -82,6 +83,16 @@ class CrashWriter(threading.Thread):
 def test_every_acknowledged_point_survives_repeated_sigkills(
     server: Server, database_url: str
 ) -> None:
+    kill_repeatedly(server, database_url, KILL_ROUNDS)
+
+
+@pytest.mark.slow
+def test_every_acknowledged_point_survives_many_sigkills(server: Server, database_url: str) -> None:
+    kill_repeatedly(server, database_url, KILL_ROUNDS * 10)
+
+
+def kill_repeatedly(server: Server, database_url: str, rounds: int) -> None:
+    """Kill the server ``rounds`` times under writers; check what was acknowledged."""
     series_id = httpx.put(
         server.url + "/series/new",
         json={"token": ROBIN_TOKEN, "device_desc": "d", "device_id": "i"},
@@ -89,7 +100,7 @@ def test_every_acknowledged_point_survives_repeated_sigkills(
     values = itertools.count(1)
     acknowledged: dict[int, int | None] = {}
     cut = 0  # values whose request the kill interrupted
-    for _ in range(KILL_ROUNDS):
+    for _ in range(rounds):
         writers = [CrashWriter(server.url, series_id, values) for _ in range(WRITERS)]
         for writer in writers:
             writer.start()
@@ -109,7 +120,7 @@ def test_every_acknowledged_point_survives_repeated_sigkills(
     for point in httpx.get(f"{server.url}/series/{series_id}", timeout=30).json():
         stored[point["fields"]["v"]] += 1
         ids[point["fields"]["v"]] = point["id"]
-    assert len(acknowledged) >= KILL_ROUNDS * 200
+    assert len(acknowledged) >= rounds * 200
     assert cut > 0, "the kills never interrupted a request"
     assert max(stored.values()) == 1, "a value was stored twice"
     missing = [value for value in acknowledged if stored[value] != 1]
