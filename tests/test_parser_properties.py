@@ -398,3 +398,21 @@ def test_an_offset_moves_the_time_by_exactly_that_much(offset: timedelta) -> Non
     assert parse_iso(moment.isoformat()) == parse_iso("2026-11-24T08:30:00Z") - offset // timedelta(
         microseconds=1
     )
+
+
+def test_text_holding_nul_is_refused_alike_on_every_backend(
+    client: TestClient, series_id: int
+) -> None:
+    """PostgreSQL's text cannot store NUL: it is bad input everywhere, never a 503 or a 500."""
+    auth = {"Authorization": f"Bearer {ROBIN_TOKEN}"}
+    series = client.put(
+        "/series/new", headers=auth, json={"device_desc": "a\x00", "device_id": "i"}
+    )
+    assert series.status_code == 400 and "NUL" in series.json()["message"]
+    key = client.post(f"/series/{series_id}/keys", headers=auth, json={"label": "a\x00"})
+    assert key.status_code == 400 and "NUL" in key.json()["message"]
+    v2 = client.post("/api/v2/write?bucket=b%00", content="m v=1", headers=auth)
+    assert v2.status_code == 400 and "NUL" in v2.json()["message"]
+    v1 = client.post("/write?db=b%00", content="m v=1", headers=auth)
+    assert v1.status_code == 400 and "NUL" in v1.json()["error"]
+    assert client.get("/points/count").json() == 0

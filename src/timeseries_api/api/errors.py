@@ -1,6 +1,7 @@
 """One error body for our endpoints: the seed's ``{"message": ...}``, with the right status."""
 
 import logging
+import re
 
 import orjson
 from fastapi import FastAPI
@@ -16,6 +17,15 @@ log = logging.getLogger(__name__)
 # What a 503 asks clients to wait; device libraries (InfluxDB's Arduino client among them) honour
 # Retry-After.
 RETRY_AFTER_SECONDS = "1"
+
+
+_NOT_HEADER_TEXT = re.compile(r"[^\x20-\x7e]")
+
+
+def header_text(message: str) -> str:
+    """``message`` fit for a header, which holds printable ASCII only: a message quoting bad
+    input may hold anything, and one control character makes uvicorn drop the connection."""
+    return _NOT_HEADER_TEXT.sub("?", message)
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

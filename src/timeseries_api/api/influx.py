@@ -10,7 +10,6 @@ write; a line tagged ``series_id=N`` writes into the existing series N instead (
 """
 
 import base64
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,9 +22,10 @@ from .. import __version__
 from ..auth import Writer, authenticate_writer
 from ..context import app_context
 from ..errors import BadInput, TimeseriesError, Unauthorized, Unavailable
+from ..ingest.json_body import check_no_nul
 from ..ingest.line_protocol_points import LineBatch, points_from_lines
 from ..timeparse import now_us
-from .errors import RETRY_AFTER_SECONDS
+from .errors import RETRY_AFTER_SECONDS, header_text
 from .gzip import request_body
 from .openapi import responses
 from .routing import LeanRoute, one_of, query_parameters
@@ -60,13 +60,11 @@ LINE_PROTOCOL_BODY = {
 }
 
 Handler = Callable[[Request], Awaitable[Response]]
-_NOT_HEADER_TEXT = re.compile(r"[^\x20-\x7e]")
 
 
 def _v1_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     all_headers = {
-        # A header holds printable ASCII only: a message quoting a bad line may hold anything.
-        "X-Influxdb-Error": _NOT_HEADER_TEXT.sub("?", message[:1000]),
+        "X-Influxdb-Error": header_text(message[:1000]),
         "X-Influxdb-Version": INFLUX_1_VERSION,
         **(headers or {}),
     }
@@ -187,6 +185,7 @@ async def write_v1(request: Request) -> Response:
     db = request.query_params.get("db")
     if not db:
         raise BadInput("database is required")
+    check_no_nul(db, "db")
     batch = await _parse(request, _precision(request, V1_PRECISIONS, "ns"))
     await _write(request, writer, db, batch)
     if batch.errors:
@@ -215,6 +214,7 @@ async def write_v2(request: Request) -> Response:
     bucket = request.query_params.get("bucket")
     if not bucket:
         raise BadInput("bucket is required")
+    check_no_nul(bucket, "bucket")
     batch = await _parse(request, _precision(request, V2_PRECISIONS, "ns"))
     if batch.errors:
         raise BadInput(str(batch.errors[0]))

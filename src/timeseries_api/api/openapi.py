@@ -54,6 +54,7 @@ def responses(
 PATH_PARAMETERS = {
     "series_id": {"type": "integer", "minimum": 1, "description": "A series id"},
     "point_id": {"type": "integer", "minimum": 1, "description": "A point id"},
+    "field": {"type": "integer", "minimum": 1, "description": "A ThingSpeak field number"},
 }
 
 

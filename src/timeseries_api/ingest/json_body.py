@@ -122,15 +122,28 @@ Precision = Annotated[
 ]
 
 
+def check_no_nul(text: str, name: str) -> str:
+    """Refuse text holding NUL, which PostgreSQL's text cannot store: on every backend, so that
+    both answer alike (``BadInput``)."""
+    if "\x00" in text:
+        raise BadInput(f"{name} must not contain the NUL character")
+    return text
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character")
+    return text
+
+
 def _text_or_number(max_length: int) -> WithJsonSchema:
     """The schema of text a number may stand for: the seed took ``"device_id": 5`` as "5"."""
-    return WithJsonSchema(
-        {"anyOf": [{"type": "string", "maxLength": max_length}, {"type": "number"}]}
-    )
+    text = {"type": "string", "maxLength": max_length, "pattern": "^[^\\u0000]*$"}
+    return WithJsonSchema({"anyOf": [text, {"type": "number"}]})
 
 
-Description = Annotated[str, Field(max_length=1000), _text_or_number(1000)]
-DeviceId = Annotated[str, Field(max_length=200), _text_or_number(200)]
+Description = Annotated[str, Field(max_length=1000), AfterValidator(_no_nul), _text_or_number(1000)]
+DeviceId = Annotated[str, Field(max_length=200), AfterValidator(_no_nul), _text_or_number(200)]
 
 
 class NewSeriesBody(BaseModel):
