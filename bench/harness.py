@@ -246,9 +246,9 @@ def wrk(
     )
 
 
-def create_series(url: str) -> int:
+def create_series(url: str, token: str = TOKEN) -> int:
     response = httpx.put(
-        url + "/series/new", json={"token": TOKEN, "device_desc": "bench", "device_id": "bench"}
+        url + "/series/new", json={"token": token, "device_desc": "bench", "device_id": "bench"}
     )
     response.raise_for_status()
     series_id: int = response.json()

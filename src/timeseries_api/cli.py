@@ -14,6 +14,7 @@ import click
 import uvicorn
 
 from . import keys
+from .api.protocol import limited_http_protocol
 from .config import Settings
 from .domain import DeviceKey
 from .errors import BadInput, TimeseriesError
@@ -110,6 +111,13 @@ def main() -> None:
     "[env TIMESERIES_MAX_QUEUED_WRITES; default 10000]",
 )
 @click.option(
+    "--request-timeout",
+    type=float,
+    metavar="SECONDS",
+    help="Seconds a client has to send a whole request (headers and body); slower clients "
+    "get 408 and are disconnected. [env TIMESERIES_REQUEST_TIMEOUT; default 60]",
+)
+@click.option(
     "--sqlite-synchronous",
     type=click.Choice(["full", "normal"]),
     help="full: every "
@@ -160,6 +168,7 @@ def serve(**flags: Any) -> None:
         log_level=settings.log_level,
         proxy_headers=True,
         server_header=False,
+        http=limited_http_protocol(settings.request_timeout),
     )
 
 

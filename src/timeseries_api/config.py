@@ -40,6 +40,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Writes waiting for the disk beyond this get 503 and Retry-After at once.",
     )
+    request_timeout: float = Field(
+        60,
+        gt=0,
+        description=(
+            "Seconds a client has to send a whole request, headers and body; slower ones get "
+            "408 and are disconnected (slowloris)."
+        ),
+    )
     sqlite_synchronous: Literal["full", "normal"] = Field(
         "full",
         description=(

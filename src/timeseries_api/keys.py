@@ -7,7 +7,7 @@ import secrets
 
 from .domain import DeviceKey
 from .errors import BadInput
-from .ingest.json_body import check_text
+from .ingest.json_body import check_no_nul
 from .storage import Storage
 from .timeparse import now_us
 from .users import token_digest
@@ -31,7 +31,7 @@ async def create_key(
         raise BadInput(f"kind must be 'write' or 'read', not {str(kind)[:20]!r}")
     if len(label) > MAX_LABEL_LENGTH:
         raise BadInput(f"label is limited to {MAX_LABEL_LENGTH} characters")
-    check_text(label, "label")
+    check_no_nul(label, "label")
     token = PREFIX + secrets.token_urlsafe(32)
     key = await storage.create_device_key(
         user_id, series_id, kind, key_digest(token), label, now_us()

@@ -46,8 +46,8 @@ def parse_users(text: str, source: str = "users file") -> dict[str, User]:
     if not isinstance(raw, dict):
         raise UsersFileError(f"{source} must be a JSON object mapping tokens to users")
     users: dict[str, User] = {}
-    for token, entry in raw.items():
-        where = f"{source}, entry {token[:4]}…"
+    for number, (token, entry) in enumerate(raw.items(), start=1):
+        where = f"{source}, entry {number}"  # never the token: messages go to the log
         if not token:
             raise UsersFileError(f"{source} has an empty token")
         if not isinstance(entry, dict):

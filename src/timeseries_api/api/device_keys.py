@@ -10,7 +10,7 @@ from ..auth import authenticate_user, request_token
 from ..context import AppContext, app_context
 from ..domain import DeviceKey
 from ..errors import BadInput
-from ..ingest.json_body import parse_object
+from ..ingest.json_body import check_no_nul, parse_object
 from ..keys import create_key
 from ..timeparse import format_us
 from ..users import User
@@ -46,7 +46,7 @@ def _text(data: dict[str, Any], name: str, default: str) -> str:
     value = data.get(name, default)
     if not isinstance(value, str):
         raise BadInput(f"{name} must be a string")
-    return value
+    return check_no_nul(value, name)
 
 
 @router.post(

@@ -1,12 +1,13 @@
 """One error body for our endpoints: the seed's ``{"message": ...}``, with the right status."""
 
 import logging
+import re
 
 import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ..errors import TimeseriesError, Unauthorized, Unavailable
@@ -16,6 +17,15 @@ log = logging.getLogger(__name__)
 # What a 503 asks clients to wait; device libraries (InfluxDB's Arduino client among them) honour
 # Retry-After.
 RETRY_AFTER_SECONDS = "1"
+
+
+_NOT_HEADER_TEXT = re.compile(r"[^\x20-\x7e]")
+
+
+def header_text(message: str) -> str:
+    """``message`` fit for a header, which holds printable ASCII only: a message quoting bad
+    input may hold anything, and one control character makes uvicorn drop the connection."""
+    return _NOT_HEADER_TEXT.sub("?", message)
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -56,6 +66,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(400, "; ".join(parts) or "invalid request")
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client hung up (or was cut off for being too slow) mid-body: nobody reads this.
+    return error_response(400, "the client disconnected before sending the whole body")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal server error; the server log has the details")
@@ -66,4 +81,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TimeseriesError, _domain_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -10,7 +10,6 @@ write; a line tagged ``series_id=N`` writes into the existing series N instead (
 """
 
 import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,12 +22,13 @@ from .. import __version__
 from ..auth import Writer, authenticate_writer
 from ..context import app_context
 from ..errors import BadInput, TimeseriesError, Unauthorized, Unavailable
-from ..ingest.json_body import check_text
+from ..ingest.json_body import check_no_nul
 from ..ingest.line_protocol_points import LineBatch, points_from_lines
 from ..timeparse import now_us
-from .errors import RETRY_AFTER_SECONDS
+from .errors import RETRY_AFTER_SECONDS, header_text
 from .gzip import request_body
-from .routing import LeanRoute, query_parameters
+from .openapi import responses
+from .routing import LeanRoute, one_of, query_parameters
 
 router = APIRouter(route_class=LeanRoute)
 
@@ -40,12 +40,31 @@ V1_PRECISIONS = {"n": "ns", "ns": "ns", "u": "us", "us": "us", "ms": "ms", "s": 
                  "h": "h"}  # fmt: skip
 V2_PRECISIONS = {"ns": "ns", "us": "us", "ms": "ms", "s": "s"}
 
+# The shapes of each dialect's errors, for the OpenAPI description. A body over the size limit is
+# refused before any endpoint runs, with our own {"message": ...}.
+V1_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "anyOf": [{"required": ["error"]}, {"required": ["message"]}],
+}
+V2_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+    "required": ["message"],
+}
+LINE_PROTOCOL_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/plain": {"schema": {"type": "string", "description": "Line protocol"}}},
+    }
+}
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _v1_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     all_headers = {
-        "X-Influxdb-Error": message[:1000].encode("ascii", "replace").decode(),
+        "X-Influxdb-Error": header_text(message[:1000]),
         "X-Influxdb-Version": INFLUX_1_VERSION,
         **(headers or {}),
     }
@@ -93,7 +112,7 @@ async def _v1_writer(request: Request) -> Writer:
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
             raise Unauthorized("unable to parse authentication credentials") from None
         token = decoded.partition(":")[2]
     elif scheme.lower() in ("token", "bearer"):
@@ -147,13 +166,17 @@ async def _write(request: Request, writer: Writer, bucket: str, batch: LineBatch
     "/write",
     status_code=204,
     summary="InfluxDB 1.x write (line protocol)",
-    openapi_extra=query_parameters(
-        ("db", "Database: the bucket the series belong to (required)"),
-        ("rp", "Retention policy (accepted, not used)"),
-        ("precision", "Timestamp unit: n, ns, u, us, ms, s, m, h (default ns)"),
-        ("u", "User name (not checked)"),
-        ("p", "Password: one of your tokens"),
-    ),
+    openapi_extra={
+        **LINE_PROTOCOL_BODY,
+        **query_parameters(
+            ("db", "Database: the bucket the series belong to (required)"),
+            ("rp", "Retention policy (accepted, not used)"),
+            ("precision", "Timestamp unit (default ns)", one_of(*V1_PRECISIONS)),
+            ("u", "User name (not checked)"),
+            ("p", "Password: one of your tokens"),
+        ),
+    },
+    responses=responses(204, 400, 401, 413, 503, error_schema=V1_ERROR_SCHEMA),
 )
 @_answer_errors(_v1_error, 'Basic realm="InfluxDB"')
 async def write_v1(request: Request) -> Response:
@@ -162,7 +185,7 @@ async def write_v1(request: Request) -> Response:
     db = request.query_params.get("db")
     if not db:
         raise BadInput("database is required")
-    check_text(db, "db")
+    check_no_nul(db, "db")
     batch = await _parse(request, _precision(request, V1_PRECISIONS, "ns"))
     await _write(request, writer, db, batch)
     if batch.errors:
@@ -174,11 +197,15 @@ async def write_v1(request: Request) -> Response:
     "/api/v2/write",
     status_code=204,
     summary="InfluxDB 2.x write (line protocol)",
-    openapi_extra=query_parameters(
-        ("bucket", "Bucket the series belong to (required)"),
-        ("org", "Organization (accepted, not used)"),
-        ("precision", "Timestamp unit: ns, us, ms, s (default ns)"),
-    ),
+    openapi_extra={
+        **LINE_PROTOCOL_BODY,
+        **query_parameters(
+            ("bucket", "Bucket the series belong to (required)"),
+            ("org", "Organization (accepted, not used)"),
+            ("precision", "Timestamp unit (default ns)", one_of(*V2_PRECISIONS)),
+        ),
+    },
+    responses=responses(204, 400, 401, 413, 503, error_schema=V2_ERROR_SCHEMA),
 )
 @_answer_errors(_v2_error, 'Token realm="InfluxDB"')
 async def write_v2(request: Request) -> Response:
@@ -187,7 +214,7 @@ async def write_v2(request: Request) -> Response:
     bucket = request.query_params.get("bucket")
     if not bucket:
         raise BadInput("bucket is required")
-    check_text(bucket, "bucket")
+    check_no_nul(bucket, "bucket")
     batch = await _parse(request, _precision(request, V2_PRECISIONS, "ns"))
     if batch.errors:
         raise BadInput(str(batch.errors[0]))
@@ -200,6 +227,7 @@ async def write_v2(request: Request) -> Response:
     methods=["GET", "HEAD"],
     summary="InfluxDB 1.x ping",
     openapi_extra=query_parameters(("verbose", "true: answer 200 with the version")),
+    responses=responses(200, 204),
 )
 async def ping(request: Request) -> Response:
     """204 with version headers; ``verbose=true`` answers 200 and ``{"version": ...}``."""

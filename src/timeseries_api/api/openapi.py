@@ -26,15 +26,73 @@ MESSAGE_SCHEMA = {
 }
 
 
-def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """Documented responses; every error answers ``{"message": ...}``."""
+_HEADERS = {
+    401: {"WWW-Authenticate": "How to authenticate"},
+    503: {"Retry-After": "Seconds to wait before retrying"},
+}
+
+
+def responses(
+    *codes: int, error_schema: dict[str, Any] = MESSAGE_SCHEMA
+) -> dict[int | str, dict[str, Any]]:
+    """Documented responses; every error of ours answers ``{"message": ...}``."""
     documented: dict[int | str, dict[str, Any]] = {}
     for code in codes:
         entry: dict[str, Any] = {"description": _DESCRIPTIONS[code]}
         if code >= 400:
-            entry["content"] = {"application/json": {"schema": MESSAGE_SCHEMA}}
+            entry["content"] = {"application/json": {"schema": error_schema}}
+        if code in _HEADERS:
+            entry["headers"] = {
+                name: {"description": text, "required": True, "schema": {"type": "string"}}
+                for name, text in _HEADERS[code].items()
+            }
         documented[code] = entry
     return documented
+
+
+# Path parameters our endpoints parse themselves (api/ids.py): positive integers.
+PATH_PARAMETERS = {
+    "series_id": {"type": "integer", "minimum": 1, "description": "A series id"},
+    "point_id": {"type": "integer", "minimum": 1, "description": "A point id"},
+    "field": {"type": "integer", "minimum": 1, "description": "A ThingSpeak field number"},
+}
+
+
+def honest_openapi(app: FastAPI) -> None:
+    """Make ``/openapi.json`` describe what the server really answers.
+
+    FastAPI documents a 422 we never send (ours is 400), gives an endpoint serving two methods
+    the same operationId twice, types the path ids of our lean routes as strings, and knows
+    nothing of JSONP answers (``callback=``).
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Duplicate Operation ID")
+                schema = get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            for item in schema["paths"].values():
+                for method, operation in item.items():
+                    operation["responses"].pop("422", None)
+                    name = operation["operationId"].rsplit("_", 1)[0]
+                    operation["operationId"] = f"{name}_{method}"
+                    for parameter in operation.get("parameters", []):
+                        if parameter["in"] == "path" and parameter["name"] in PATH_PARAMETERS:
+                            parameter["schema"] = PATH_PARAMETERS[parameter["name"]]
+                        if parameter["name"] == "callback" and "200" in operation["responses"]:
+                            content = operation["responses"]["200"].setdefault("content", {})
+                            content["application/javascript"] = {"schema": {"type": "string"}}
+            schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+            schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def body_schema(*shapes: Any) -> dict[str, Any]:
@@ -46,28 +104,3 @@ def body_schema(*shapes: Any) -> dict[str, Any]:
 
 # Inline definitions instead of components: each endpoint's body stays self-contained.
 REF = "#/$defs/{model}"
-
-
-def install_openapi(app: FastAPI) -> None:
-    """``/openapi.json`` with an operation id per method: routes serving PUT and POST alike
-    (the seed's devices use PUT, most HTTP libraries POST) would otherwise share one, which
-    FastAPI warns about and code generators reject."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
-                schema = get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                )
-            for path in schema.get("paths", {}).values():
-                for method, operation in path.items():
-                    if "operationId" in operation:
-                        operation["operationId"] = f"{operation['operationId']}_{method}"
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

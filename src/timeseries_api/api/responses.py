@@ -11,7 +11,8 @@ from ..errors import BadInput
 
 JSON = "application/json"
 JAVASCRIPT = "application/javascript"
-_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+CALLBACK_PATTERN = r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$"
+_CALLBACK = re.compile(CALLBACK_PATTERN)
 MAX_CALLBACK_LENGTH = 128
 
 

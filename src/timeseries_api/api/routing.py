@@ -7,6 +7,8 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .responses import CALLBACK_PATTERN, MAX_CALLBACK_LENGTH
+
 
 class LeanRoute(APIRoute):
     """Calls ``endpoint(request, **path_params)`` directly.
@@ -26,16 +28,32 @@ class LeanRoute(APIRoute):
         return handle
 
 
-def query_parameters(*params: tuple[str, str]) -> dict[str, Any]:
-    """``openapi_extra`` documenting string query parameters as (name, description) pairs."""
+QueryParameter = tuple[str, str] | tuple[str, str, dict[str, Any]]
+
+
+def query_parameters(*params: QueryParameter) -> dict[str, Any]:
+    """``openapi_extra`` documenting optional query parameters as (name, description) pairs, or
+    (name, description, JSON schema) when a plain string is not the whole truth."""
     return {
         "parameters": [
-            {"name": name, "in": "query", "required": False, "description": description,
-             "schema": {"type": "string"}}
-            for name, description in params
+            {"name": param[0], "in": "query", "required": False, "description": param[1],
+             "schema": param[2] if len(param) == 3 else {"type": "string"}}
+            for param in params
         ]
     }  # fmt: skip
 
 
-CALLBACK = ("callback", "Wrap the JSON as JSONP: callback(...) as application/javascript")
+def one_of(*values: str) -> dict[str, Any]:
+    """The schema of a query parameter that takes one of ``values``."""
+    return {"type": "string", "enum": list(values)}
+
+
+# ISO 8601 as timeparse.parse_iso reads it: a date-time or a date (RFC 3339 is the common part).
+ISO_TIME = {"type": "string", "anyOf": [{"format": "date-time"}, {"format": "date"}]}
+
+CALLBACK = (
+    "callback",
+    "Wrap the JSON as JSONP: callback(...) as application/javascript",
+    {"type": "string", "pattern": CALLBACK_PATTERN, "maxLength": MAX_CALLBACK_LENGTH},
+)
 TOKEN = ("token", "A token, when the server requires one for reads (--private-reads)")

@@ -12,12 +12,12 @@ from ..context import app_context
 from ..domain import SeriesInfo, SeriesMeta, SeriesWrite
 from ..ingest.json_body import NewSeriesBody, PointBatch, SeedPoint, parse_object, validate
 from ..ingest.json_points import parse_points_request
-from ..timeparse import format_us, now_us
+from ..timeparse import EPOCH_UNITS_US, format_us, now_us
 from ..users import UsersFile
 from .ids import parse_id
 from .openapi import body_schema, responses
 from .responses import JSON, json_response, no_content
-from .routing import CALLBACK, TOKEN, LeanRoute, query_parameters
+from .routing import CALLBACK, TOKEN, LeanRoute, one_of, query_parameters
 
 router = APIRouter(route_class=LeanRoute)
 
@@ -31,7 +31,7 @@ async def _optional_object(request: Request) -> dict[str, Any] | None:
 @router.get(
     "/series",
     summary="All series with their metadata",
-    responses=responses(200, 401),
+    responses=responses(200, 400, 401),
     openapi_extra=query_parameters(TOKEN, CALLBACK),
 )
 async def list_series(request: Request) -> Response:
@@ -69,7 +69,7 @@ def series_entry(series: SeriesInfo, users: UsersFile) -> dict[str, Any]:
     status_code=201,
     summary="Create a series",
     openapi_extra=body_schema(NewSeriesBody),
-    responses=responses(201, 400, 401, 413),
+    responses=responses(201, 400, 401, 413, 503),
 )
 async def new_series(request: Request) -> Response:
     """Create a series owned by the token's user; answers its id as a bare JSON integer."""
@@ -86,7 +86,7 @@ async def new_series(request: Request) -> Response:
     "/series/{series_id}",
     status_code=204,
     summary="Delete a series and all its points",
-    responses=responses(204, 400, 401, 403, 404),
+    responses=responses(204, 400, 401, 403, 404, 413, 503),
 )
 async def delete_series(request: Request, series_id: str) -> Response:
     """Delete a series the token's user owns, with all its points, atomically."""
@@ -105,9 +105,11 @@ async def delete_series(request: Request, series_id: str) -> Response:
     summary="Add a point, or a batch of points",
     openapi_extra={
         **body_schema(SeedPoint, PointBatch, list[SeedPoint]),
-        **query_parameters(("precision", "Unit of epoch-number timestamps: s, ms, us or ns")),
+        **query_parameters(
+            ("precision", "Unit of epoch-number timestamps (default s)", one_of(*EPOCH_UNITS_US))
+        ),
     },
-    responses=responses(201, 400, 401, 403, 404, 413),
+    responses=responses(201, 400, 401, 403, 404, 413, 503),
 )
 async def new_point(request: Request) -> Response:
     """Add points. The seed's single point answers its id as a bare JSON integer; a list of
@@ -152,7 +154,7 @@ async def get_point(request: Request, point_id: str) -> Response:
     "/point/{point_id}",
     status_code=204,
     summary="Delete a point",
-    responses=responses(204, 400, 401, 403, 404),
+    responses=responses(204, 400, 401, 403, 404, 413, 503),
 )
 async def delete_point(request: Request, point_id: str) -> Response:
     """Delete one point of a series the token's user owns."""
@@ -167,7 +169,7 @@ async def delete_point(request: Request, point_id: str) -> Response:
 @router.get(
     "/points/count",
     summary="Number of points in all series",
-    responses=responses(200, 401),
+    responses=responses(200, 400, 401),
     openapi_extra=query_parameters(TOKEN, CALLBACK),
 )
 async def count_points(request: Request) -> Response:

@@ -26,9 +26,10 @@ from ..ingest.json_body import parse_object
 from ..ingest.thingspeak import MAX_FIELD_NUMBER, bulk_points, parse_created_at, update_point
 from ..keys import find_key, is_read_key
 from ..timeparse import now_us, parse_iso
-from .errors import RETRY_AFTER_SECONDS
+from .errors import RETRY_AFTER_SECONDS, header_text
 from .gzip import request_body
 from .ids import parse_id
+from .openapi import responses
 from .routing import LeanRoute, query_parameters
 from .thingspeak_shapes import (
     EXTRA_COLUMNS,
@@ -53,10 +54,34 @@ KEY_HEADERS = ("x-thingspeakapikey", "thingspeakapikey")
 
 Handler = Callable[..., Awaitable[Response]]
 
+# ThingSpeak's error shapes, for the OpenAPI description.
+_ERROR_OBJECT = {
+    "type": "object",
+    "required": ["status", "error"],
+    "properties": {"status": {"type": "string"}, "error": {"type": "object"}},
+}
+_PLAIN = {"text/plain": {"schema": {"type": "string"}}}
+
+
+def _answers(ok: int, ok_media: tuple[str, ...], as_json: bool, *errors: int) -> dict[Any, Any]:
+    """The responses of a ThingSpeak endpoint in its own shapes (a body over the size limit is
+    refused before any endpoint runs, with our own ``{"message": ...}``)."""
+    documented: dict[Any, Any] = {
+        ok: {"description": "OK", "content": {media: {"schema": {}} for media in ok_media}},
+        413: responses(413)[413],
+    }
+    for code in errors:
+        content = {"application/json": {"schema": _ERROR_OBJECT}} if as_json else _PLAIN
+        documented[code] = {"description": f"ThingSpeak's {code} error", "content": content}
+    return documented
+
+
+_READ_ERRORS = (400, 401, 403, 404)
+
 
 def _error_headers(exc: TimeseriesError) -> dict[str, str]:
     """Our message in a header, since ThingSpeak's bodies (``0``, an error code) cannot say it."""
-    headers = {"X-Timeseries-Error": exc.message[:500].encode("ascii", "replace").decode()}
+    headers = {"X-Timeseries-Error": header_text(exc.message[:500])}
     if isinstance(exc, Unavailable):
         headers["Retry-After"] = RETRY_AFTER_SECONDS
     return headers
@@ -155,7 +180,11 @@ _UPDATE_DOC = query_parameters(
 
 
 @router.api_route(
-    "/update", methods=["GET", "POST"], summary="ThingSpeak write", openapi_extra=_UPDATE_DOC
+    "/update",
+    methods=["GET", "POST"],
+    summary="ThingSpeak write",
+    openapi_extra=_UPDATE_DOC,
+    responses=_answers(200, ("text/plain",), False, 503),
 )
 async def update(request: Request) -> Response:
     """Add one entry; answers its id as plain text, or ``0`` when refused."""
@@ -167,13 +196,19 @@ async def update(request: Request) -> Response:
     methods=["GET", "POST"],
     summary="ThingSpeak write, answered as JSON",
     openapi_extra=_UPDATE_DOC,
+    # A refused update answers -1 as text, as ThingSpeak does.
+    responses=_answers(200, ("application/json", "text/plain"), False, 503),
 )
 async def update_json(request: Request) -> Response:
     """Add one entry; answers it as ThingSpeak's JSON entry, or ``-1`` when refused."""
     return await _update(request, as_json=True)
 
 
-@router.post("/channels/{series_id}/bulk_update.json", summary="ThingSpeak bulk write")
+@router.post(
+    "/channels/{series_id}/bulk_update.json",
+    summary="ThingSpeak bulk write",
+    responses=_answers(202, ("application/json",), True, 400, 401, 403, 404, 503),
+)
 @_answers_errors(as_json=True)
 async def bulk_update(request: Request, series_id: str) -> Response:
     """``{"write_api_key", "updates": [{"created_at" | "delta_t", "field1", ...}]}``, all or
@@ -226,7 +261,7 @@ def _count(params: Any, name: str) -> int | None:
     value = params.get(name)
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise BadInput(f"{name} must be a whole number")
     return int(value)
 
@@ -295,7 +330,12 @@ _FEED_DOC = query_parameters(
 )
 
 
-@router.get("/channels/{series_id}/feeds.json", summary="ThingSpeak feed", openapi_extra=_FEED_DOC)
+@router.get(
+    "/channels/{series_id}/feeds.json",
+    summary="ThingSpeak feed",
+    openapi_extra=_FEED_DOC,
+    responses=_answers(200, ("application/json",), True, *_READ_ERRORS),
+)
 @_answers_errors(as_json=True)
 async def feed_json(request: Request, series_id: str) -> Response:
     """``{"channel": {...}, "feeds": [{"created_at", "entry_id", "field1", ...}]}``."""
@@ -310,7 +350,10 @@ async def feed_json(request: Request, series_id: str) -> Response:
 
 
 @router.get(
-    "/channels/{series_id}/feeds.csv", summary="ThingSpeak feed as CSV", openapi_extra=_FEED_DOC
+    "/channels/{series_id}/feeds.csv",
+    summary="ThingSpeak feed as CSV",
+    openapi_extra=_FEED_DOC,
+    responses=_answers(200, ("text/csv",), False, *_READ_ERRORS),
 )
 @_answers_errors(as_json=False)
 async def feed_csv_(request: Request, series_id: str) -> Response:
@@ -334,14 +377,22 @@ async def _last_feed(request: Request, series_id: str, media_type: str) -> Respo
     return Response(orjson.dumps(shaped), 200, media_type=media_type)
 
 
-@router.get("/channels/{series_id}/feeds/last.json", summary="ThingSpeak last entry")
+@router.get(
+    "/channels/{series_id}/feeds/last.json",
+    summary="ThingSpeak last entry",
+    responses=_answers(200, ("application/json",), True, *_READ_ERRORS),
+)
 @_answers_errors(as_json=True)
 async def last_feed_json(request: Request, series_id: str) -> Response:
     """The last entry: ``{"created_at", "entry_id", "field1", ...}``."""
     return await _last_feed(request, series_id, JSON)
 
 
-@router.get("/channels/{series_id}/feeds/last.txt", summary="ThingSpeak last entry (as text)")
+@router.get(
+    "/channels/{series_id}/feeds/last.txt",
+    summary="ThingSpeak last entry (as text)",
+    responses=_answers(200, ("text/plain",), False, *_READ_ERRORS),
+)
 @_answers_errors(as_json=False)
 async def last_feed_txt(request: Request, series_id: str) -> Response:
     """The last entry's JSON as text, which the Arduino library's readStatus/readCreatedAt read."""
@@ -349,7 +400,7 @@ async def last_feed_txt(request: Request, series_id: str) -> Response:
 
 
 def _field_number(field: str) -> int:
-    if not field.isdigit() or not 1 <= int(field) <= MAX_FIELD_NUMBER:
+    if not (field.isascii() and field.isdigit()) or not 1 <= int(field) <= MAX_FIELD_NUMBER:
         raise NotFound(f"no field {field[:20]}: fields are numbered 1 to {MAX_FIELD_NUMBER}")
     return int(field)
 
@@ -361,21 +412,33 @@ async def _last_value(request: Request, series_id: str, field: str) -> Response:
     return Response((value or "").encode(), 200, media_type=TEXT)
 
 
-@router.get("/channels/{series_id}/fields/{field}/last", summary="ThingSpeak last field value")
+@router.get(
+    "/channels/{series_id}/fields/{field}/last",
+    summary="ThingSpeak last field value",
+    responses=_answers(200, ("text/plain",), False, *_READ_ERRORS),
+)
 @_answers_errors(as_json=False)
 async def last_field(request: Request, series_id: str, field: str) -> Response:
     """The field's value in the last entry, as plain text (what readFloatField parses)."""
     return await _last_value(request, series_id, field)
 
 
-@router.get("/channels/{series_id}/fields/{field}/last.txt", summary="ThingSpeak last field value")
+@router.get(
+    "/channels/{series_id}/fields/{field}/last.txt",
+    summary="ThingSpeak last field value",
+    responses=_answers(200, ("text/plain",), False, *_READ_ERRORS),
+)
 @_answers_errors(as_json=False)
 async def last_field_txt(request: Request, series_id: str, field: str) -> Response:
     """The same as ``/channels/<series_id>/fields/<field>/last``."""
     return await _last_value(request, series_id, field)
 
 
-@router.get("/channels/{series_id}/fields/{field}/last.json", summary="ThingSpeak last field entry")
+@router.get(
+    "/channels/{series_id}/fields/{field}/last.json",
+    summary="ThingSpeak last field entry",
+    responses=_answers(200, ("application/json",), True, *_READ_ERRORS),
+)
 @_answers_errors(as_json=True)
 async def last_field_json(request: Request, series_id: str, field: str) -> Response:
     """``{"created_at", "entry_id", "fieldN"}`` of the last entry."""

@@ -10,6 +10,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictStr,
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
@@ -27,7 +28,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 BaseModelT = TypeVar("BaseModelT", bound=BaseModel)
 
-Token = Annotated[str | None, Field(None, max_length=MAX_TOKEN_LENGTH)]
+# Strict: NewSeriesBody takes numbers as text for its other fields, never for a token.
+Token = Annotated[StrictStr | None, Field(None, max_length=MAX_TOKEN_LENGTH)]
 
 
 def _not_a_boolean(value: Any) -> Any:
@@ -38,23 +40,6 @@ def _not_a_boolean(value: Any) -> Any:
 
 # Lax on purpose: the seed's original accepted "5" as well as 5.
 SeriesId = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=MAX_ID)]
-
-
-def check_text(value: str, name: str = "text") -> str:
-    """Refuse the NUL character in text stored as it is (PostgreSQL's text cannot hold it)."""
-    if "\x00" in value:
-        raise BadInput(f"{name} must not contain the NUL character (\\u0000)")
-    return value
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain the NUL character (\\u0000)")
-    return value
-
-
-# Text kept in its own database column (not inside a point's JSON document).
-PlainText = Annotated[str, AfterValidator(_no_nul)]
 
 
 def parse_json(body: bytes) -> Any:
@@ -137,15 +122,39 @@ Precision = Annotated[
 ]
 
 
+def check_no_nul(text: str, name: str) -> str:
+    """Refuse text holding NUL, which PostgreSQL's text cannot store: on every backend, so that
+    both answer alike (``BadInput``)."""
+    if "\x00" in text:
+        raise BadInput(f"{name} must not contain the NUL character")
+    return text
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character")
+    return text
+
+
+def _text_or_number(max_length: int) -> WithJsonSchema:
+    """The schema of text a number may stand for: the seed took ``"device_id": 5`` as "5"."""
+    text = {"type": "string", "maxLength": max_length, "pattern": "^[^\\u0000]*$"}
+    return WithJsonSchema({"anyOf": [text, {"type": "number"}]})
+
+
+Description = Annotated[str, Field(max_length=1000), AfterValidator(_no_nul), _text_or_number(1000)]
+DeviceId = Annotated[str, Field(max_length=200), AfterValidator(_no_nul), _text_or_number(200)]
+
+
 class NewSeriesBody(BaseModel):
     """``PUT /series/new``: the seed's required ``device_id`` and ``device_desc``."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     token: Token
-    desc: PlainText = Field("", max_length=1000)
-    device_desc: PlainText = Field(max_length=1000)
-    device_id: PlainText = Field(max_length=200)
+    desc: Description = ""
+    device_desc: Description
+    device_id: DeviceId
 
 
 class SeriesEdit(BaseModel):
@@ -155,9 +164,9 @@ class SeriesEdit(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     token: Token
-    desc: str | None = Field(None, max_length=1000)
-    device_desc: str | None = Field(None, max_length=1000)
-    device_id: str | None = Field(None, max_length=200)
+    desc: Description | None = None
+    device_desc: Description | None = None
+    device_id: DeviceId | None = None
 
 
 class PointIn(BaseModel):

@@ -102,7 +102,7 @@ def _target(measurement: str, tags: tuple[tuple[str, str], ...]) -> _Target | st
     the tag names none."""
     for name, value in tags:
         if name == SERIES_ID_TAG:
-            if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+            if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
                 return f"tag series_id must be a series id, not {value!r}"
             return int(value)
     return (measurement, tags)

@@ -105,6 +105,7 @@ class WriteThread:
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        self._refusal: TimeseriesError | None = None
 
     def start(self) -> None:
         """Start the thread and wait until its connection is open."""
@@ -112,6 +113,10 @@ class WriteThread:
         self._ready.wait()
         if self._startup_error is not None:
             raise self._startup_error
+
+    def refuse(self, reason: TimeseriesError) -> None:
+        """Never start: every write is answered ``reason`` (a database on read-only media)."""
+        self._refusal = reason
 
     def stop(self) -> None:
         """Finish every queued operation, then stop."""
@@ -121,6 +126,8 @@ class WriteThread:
 
     async def submit(self, operation: Callable[[Transaction], T] | BatchedOperation) -> T:
         """Run ``operation`` in the next shared transaction; return once it is committed."""
+        if self._refusal is not None:
+            raise self._refusal
         if not self._thread.is_alive():
             raise Unavailable("the server is shutting down; retry shortly")
         if self._queue.qsize() >= self._max_queued:

@@ -5,6 +5,8 @@ a small pool of threads, each with its own connection, so a long read never bloc
 """
 
 import asyncio
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -25,7 +27,7 @@ from ..domain import (
     SeriesMeta,
     SeriesWrite,
 )
-from ..errors import NotFound
+from ..errors import NotFound, Unavailable
 from . import sqlite_keys
 from .base import (
     ID_TABLES,
@@ -58,6 +60,7 @@ from .sqlite_rollups import drop_rollups, rebuild_rollups, recompute_hour
 
 T = TypeVar("T")
 Chunk = tuple[str | None, PointKey | None]  # rows of text, and the key to continue after
+log = logging.getLogger(__name__)
 
 READ_THREADS = 4
 # Series keys remembered per process, key -> id (the writer re-checks every id it is given).
@@ -84,6 +87,7 @@ class SQLiteStorage(Storage):
         self._keys: dict[tuple[int, SeriesKey], int] = {}
         self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sqlite-reader")
         self._local = threading.local()
+        self.read_only = False
 
     # -- connections -------------------------------------------------------------------------
 
@@ -102,9 +106,22 @@ class SQLiteStorage(Storage):
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._connect()
+            conn = self._connect_read_only() if self.read_only else self._connect()
             conn.execute("PRAGMA query_only = 1")
             self._local.conn = conn
+        return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A reader on read-only media. A WAL database there opens normally only when its -shm
+        file exists; otherwise as immutable, which is what a read-only filesystem is."""
+        uri = self.path.resolve().as_uri()
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)  # fmt: skip
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        except sqlite3.OperationalError:
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None,
+                                   check_same_thread=False)  # fmt: skip
         return conn
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
@@ -114,13 +131,29 @@ class SQLiteStorage(Storage):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect_writer()
         try:
-            migrate(conn)
-        finally:
-            conn.close()
-        self._writer.start()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect_writer()
+            try:
+                migrate(conn)
+            finally:
+                conn.close()
+            self._writer.start()
+        except (OSError, sqlite3.Error, Unavailable) as exc:
+            if not self._on_read_only_media():
+                raise
+            # Serve what is there: reads work, every write answers 503 with the reason.
+            log.warning("%s is on read-only media (%s): serving reads only", self.path, exc)
+            self.read_only = True
+            self._writer.refuse(
+                Unavailable("the database is read-only: writes are refused, reads still work")
+            )
+
+    def _on_read_only_media(self) -> bool:
+        """The database exists but neither it nor its directory (-wal, -shm) can be written."""
+        return self.path.is_file() and not (
+            os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+        )
 
     async def close(self) -> None:
         self._writer.stop()
