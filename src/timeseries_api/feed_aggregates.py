@@ -10,6 +10,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from .counts import count_in
 from .errors import BadInput
 
 # The periods ThingSpeak accepts, in minutes; "daily" is 1440.
@@ -27,7 +28,7 @@ class Entry(NamedTuple):
 
 def parse_period(text: str, name: str) -> int:
     """A period in minutes from ThingSpeak's ``10`` ... ``1440`` or ``daily``."""
-    minutes = 1440 if text == "daily" else int(text) if text.isdigit() else None
+    minutes = 1440 if text == "daily" else count_in(text, max(PERIODS))
     if minutes not in PERIODS:
         raise BadInput(f"{name} must be one of {', '.join(map(str, PERIODS))} or daily")
     return minutes

@@ -8,6 +8,7 @@ Unlike ThingSpeak: any number of fields, no 15-second rule, no 8,000-result cap.
 """
 
 import functools
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,13 +20,14 @@ from starlette.responses import Response
 
 from ..auth import Writer, authenticate_writer
 from ..context import AppContext, app_context
+from ..counts import count_in, parse_count
 from ..domain import SeriesInfo, SeriesWrite
 from ..errors import BadInput, Forbidden, NotFound, TimeseriesError, Unauthorized, Unavailable
 from ..feed_aggregates import Entry, combine_per_period, first_per_period, parse_period
 from ..ingest.json_body import parse_object
 from ..ingest.thingspeak import MAX_FIELD_NUMBER, bulk_points, parse_created_at, update_point
 from ..keys import find_key, is_read_key
-from ..timeparse import now_us, parse_iso
+from ..timeparse import MIN_US, now_us, parse_iso
 from .errors import RETRY_AFTER_SECONDS
 from .gzip import request_body
 from .ids import parse_id
@@ -51,12 +53,16 @@ DEFAULT_RESULTS = 100
 AGGREGATIONS = ("timescale", "average", "median", "sum")
 KEY_HEADERS = ("x-thingspeakapikey", "thingspeakapikey")
 
+# What may not stand in a header value as is: a newline would end the header (and the server
+# drops the connection rather than send it), and only latin-1 goes on the wire; ASCII is safest.
+_HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
+
 Handler = Callable[..., Awaitable[Response]]
 
 
 def _error_headers(exc: TimeseriesError) -> dict[str, str]:
     """Our message in a header, since ThingSpeak's bodies (``0``, an error code) cannot say it."""
-    headers = {"X-Timeseries-Error": exc.message[:500].encode("ascii", "replace").decode()}
+    headers = {"X-Timeseries-Error": _HEADER_UNSAFE.sub("?", exc.message[:500])}
     if isinstance(exc, Unavailable):
         headers["Retry-After"] = RETRY_AFTER_SECONDS
     return headers
@@ -224,11 +230,7 @@ def _time(params: Any, name: str) -> int | None:
 
 def _count(params: Any, name: str) -> int | None:
     value = params.get(name)
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise BadInput(f"{name} must be a whole number")
-    return int(value)
+    return None if value is None else parse_count(value, name)
 
 
 async def _feed(
@@ -242,7 +244,7 @@ async def _feed(
     start, end = _time(params, "start"), _time(params, "end")
     if start is None and ("days" in params or "minutes" in params):
         minutes = (_count(params, "days") or 0) * 1440 + (_count(params, "minutes") or 0)
-        start = now_us() - minutes * 60_000_000
+        start = max(MIN_US, now_us() - minutes * 60_000_000)  # days=99999999: everything
     results = _count(params, "results")
     if results is None and start is None and end is None:
         results = DEFAULT_RESULTS
@@ -349,9 +351,10 @@ async def last_feed_txt(request: Request, series_id: str) -> Response:
 
 
 def _field_number(field: str) -> int:
-    if not field.isdigit() or not 1 <= int(field) <= MAX_FIELD_NUMBER:
-        raise NotFound(f"no field {field[:20]}: fields are numbered 1 to {MAX_FIELD_NUMBER}")
-    return int(field)
+    number = count_in(field, MAX_FIELD_NUMBER)
+    if not number:
+        raise NotFound(f"no field {field[:20]!r}: fields are numbered 1 to {MAX_FIELD_NUMBER}")
+    return number
 
 
 async def _last_value(request: Request, series_id: str, field: str) -> Response:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from ..counts import count_in
 from ..domain import NewPoint
 from ..errors import BadInput
 from ..timeparse import MAX_US, MIN_US, TimeWindow, parse_iso
@@ -26,6 +27,8 @@ from .json_body import (
     check_fields,
 )
 
+# No two times we can store are further apart.
+_MAX_DELTA_SECONDS = (MAX_US - MIN_US) // 1_000_000
 FIELD_PARAM = re.compile(r"field([1-9][0-9]{0,3})")
 MAX_FIELD_NUMBER = 9999
 # ThingSpeak's names for an entry's other values: request parameter -> stored field name.
@@ -34,10 +37,10 @@ EXTRAS = {"status": "status", "lat": "latitude", "long": "longitude", "elevation
 RESERVED_NAMES = frozenset(EXTRAS.values())
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-# A time followed by an offset: " -0500", "-05:00", or " 09:00", which is what "+09:00" becomes
-# when a device puts it in a form body without percent-encoding the "+".
+# A time followed by an offset: " -0500", "-05:00", "-05" (ThingSpeak's docs), or " 09:00", which
+# is what "+09:00" becomes when a device puts it in a form body without percent-encoding the "+".
 _TIME_AND_OFFSET = re.compile(
-    r"(.*[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ?([+-]| )([0-9]{2}):?([0-9]{2})"
+    r"(.*[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ?([+-]| )([0-9]{2})(?::?([0-9]{2}))?"
 )
 
 
@@ -87,16 +90,22 @@ def parse_created_at(value: Any, name: str = "created_at") -> int:
         raise BadInput(f"{name} must be a time such as 2026-11-24 07:00:00")
     text = str(value).strip()
     if _DECIMAL.fullmatch(text):
-        us = round(float(text) * 1_000_000)
-        if not MIN_US <= us <= MAX_US:
-            raise BadInput(f"{name} {text[:40]!r} is out of range")
-        return us
-    text = text.removesuffix("UTC").strip()
-    match = _TIME_AND_OFFSET.fullmatch(text)
-    if match:
-        sign = "+" if match[2] == " " else match[2]
-        text = f"{match[1]}{sign}{match[3]}:{match[4]}"
-    return parse_iso(text, name)
+        seconds = float(text)
+        us = round(seconds * 1_000_000) if math.isfinite(seconds) else MAX_US + 1
+    else:
+        text = text.removesuffix("UTC").strip()
+        match = _TIME_AND_OFFSET.fullmatch(text)
+        if match:
+            sign = "+" if match[2] == " " else match[2]
+            text = f"{match[1]}{sign}{match[3]}:{match[4] or '00'}"
+        us = parse_iso(text, name)
+    return _in_range(us, name, text)
+
+
+def _in_range(us: int, name: str, given: Any) -> int:
+    if not MIN_US <= us <= MAX_US:
+        raise BadInput(f"{name} {str(given)[:40]!r} is out of range")
+    return us
 
 
 def update_point(
@@ -146,6 +155,7 @@ def bulk_points(
     points = []
     for i, (update, ts_us) in enumerate(zip(updates, times, strict=True)):
         assert ts_us is not None
+        _in_range(ts_us, f"updates[{i}] time", "counted back by delta_t")
         window.check(ts_us, now_us, f"updates[{i}] time")
         try:
             fields = entry_fields(update, names)
@@ -156,9 +166,10 @@ def bulk_points(
 
 
 def _delta_us(value: Any, name: str) -> int:
-    number = stored_value(value)
-    if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
-        raise BadInput(f"{name} must be a number of seconds, 0 or more")
+    stored = stored_value(value)
+    number = -1 if isinstance(stored, bool) or not isinstance(stored, int | float) else stored
+    if not 0 <= number <= _MAX_DELTA_SECONDS:
+        raise BadInput(f"{name} must be a number of seconds from 0 to {_MAX_DELTA_SECONDS}")
     return round(number * 1_000_000)
 
 
@@ -169,10 +180,9 @@ def parse_field_names(data: Any) -> dict[int, str]:
         raise BadInput('fields must be an object such as {"field1": "temp_C"}')
     names: dict[int, str] = {}
     for key, name in data.items():
-        number_text = key.removeprefix("field")
-        if not number_text.isdigit() or not 1 <= int(number_text) <= MAX_FIELD_NUMBER:
+        number = count_in(key.removeprefix("field"), MAX_FIELD_NUMBER)
+        if not number:
             raise BadInput(f"{key[:40]!r} is not a field: use field1 to field{MAX_FIELD_NUMBER}")
-        number = int(number_text)
         if name is None or name == "":
             continue
         if not isinstance(name, str) or len(name) > MAX_FIELD_NAME_LENGTH:
