@@ -10,6 +10,7 @@ and ``elevation`` are stored as ``status``, ``latitude``, ``longitude`` and ``el
 import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, tzinfo
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ import orjson
 from ..counts import count_in
 from ..domain import NewPoint
 from ..errors import BadInput
-from ..timeparse import MAX_US, MIN_US, TimeWindow, parse_iso
+from ..timeparse import MAX_US, MIN_US, TimeWindow, parse_iso, parse_zone
 from .json_body import (
     INT64_MAX,
     INT64_MIN,
@@ -83,9 +84,20 @@ def entry_fields(params: Mapping[str, Any], names: Mapping[int, str]) -> dict[st
     return fields
 
 
-def parse_created_at(value: Any, name: str = "created_at") -> int:
+def request_zone(params: Mapping[str, Any]) -> tzinfo:
+    """The zone of a request's ``timezone`` parameter (an IANA name), UTC when not given: naive
+    times are read in it, and replies write times in it, as ThingSpeak does."""
+    name = params.get("timezone")
+    if name is None or name == "":
+        return UTC
+    if not isinstance(name, str):
+        raise BadInput("timezone must be an IANA time zone name such as Europe/Berlin")
+    return parse_zone(name)
+
+
+def parse_created_at(value: Any, name: str = "created_at", zone: tzinfo = UTC) -> int:
     """A ThingSpeak time: ISO 8601, MySQL's ``2026-11-24 07:00:00`` (optionally followed by an
-    offset such as `` -0500`` or by ``UTC``), or epoch seconds. No offset means UTC."""
+    offset such as `` -0500`` or by ``UTC``), or epoch seconds. No offset means ``zone``."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise BadInput(f"{name} must be a time such as 2026-11-24 07:00:00")
     text = str(value).strip()
@@ -93,12 +105,13 @@ def parse_created_at(value: Any, name: str = "created_at") -> int:
         seconds = float(text)
         us = round(seconds * 1_000_000) if math.isfinite(seconds) else MAX_US + 1
     else:
-        text = text.removesuffix("UTC").strip()
+        if text.endswith("UTC"):
+            text, zone = text.removesuffix("UTC").strip(), UTC
         match = _TIME_AND_OFFSET.fullmatch(text)
         if match:
             sign = "+" if match[2] == " " else match[2]
             text = f"{match[1]}{sign}{match[3]}:{match[4] or '00'}"
-        us = parse_iso(text, name)
+        us = parse_iso(text, name, zone)
     return _in_range(us, name, text)
 
 
@@ -109,23 +122,27 @@ def _in_range(us: int, name: str, given: Any) -> int:
 
 
 def update_point(
-    params: Mapping[str, Any], names: Mapping[int, str], window: TimeWindow, now_us: int
+    params: Mapping[str, Any],
+    names: Mapping[int, str],
+    window: TimeWindow,
+    now_us: int,
+    zone: tzinfo = UTC,
 ) -> NewPoint:
-    """The point an ``/update`` request writes."""
+    """The point an ``/update`` request writes (a naive ``created_at`` is read in ``zone``)."""
     fields = entry_fields(params, names)
     ts_us = now_us
     if params.get("created_at"):
-        ts_us = parse_created_at(params["created_at"])
+        ts_us = parse_created_at(params["created_at"], "created_at", zone)
         window.check(ts_us, now_us, "created_at")
     return NewPoint(ts_us, orjson.dumps(fields))
 
 
 def bulk_points(
-    updates: Any, names: Mapping[int, str], window: TimeWindow, now_us: int
+    updates: Any, names: Mapping[int, str], window: TimeWindow, now_us: int, zone: tzinfo = UTC
 ) -> list[NewPoint]:
-    """The points of a ``bulk_update.json`` body's ``updates``. Each has ``created_at`` or
-    ``delta_t``, the seconds since the previous update; the last update of a run of ``delta_t``
-    updates is taken as made now, as ThingSpeak does."""
+    """The points of a ``bulk_update.json`` body's ``updates``. Each has ``created_at`` (naive
+    times read in ``zone``) or ``delta_t``, the seconds since the previous update; the last update
+    of a run of ``delta_t`` updates is taken as made now, as ThingSpeak does."""
     if not isinstance(updates, list) or not updates:
         raise BadInput("updates must be a non-empty list of entries")
     if len(updates) > MAX_POINTS_PER_REQUEST:
@@ -136,7 +153,8 @@ def bulk_points(
         if not isinstance(update, dict):
             raise BadInput(f"updates[{i}] must be an object")
         if update.get("created_at") not in (None, ""):
-            times.append(parse_created_at(update["created_at"], f"updates[{i}].created_at"))
+            name = f"updates[{i}].created_at"
+            times.append(parse_created_at(update["created_at"], name, zone))
             deltas.append(0)
         elif "delta_t" in update:
             times.append(None)
