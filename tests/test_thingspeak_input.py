@@ -181,14 +181,20 @@ def test_no_update_parameter_causes_a_5xx(
 @given(
     update=st.dictionaries(st.sampled_from([*UPDATE_PARAMS, "delta_t"]), json_values, max_size=4),
     names=st.dictionaries(anything, json_values, max_size=3),
+    zone=json_values,
 )
 def test_no_json_body_causes_a_5xx(
-    client: TestClient, series_id: int, update: dict[str, Any], names: dict[str, Any]
+    client: TestClient,
+    series_id: int,
+    update: dict[str, Any],
+    names: dict[str, Any],
+    zone: Any,
 ) -> None:
     bulk = client.post(
         f"/channels/{series_id}/bulk_update.json",
-        json={"write_api_key": ROBIN_TOKEN, "updates": [update, {**update, "delta_t": 1}]},
-    )
+        json={"write_api_key": ROBIN_TOKEN, "timezone": zone,
+              "updates": [update, {**update, "delta_t": 1}]},
+    )  # fmt: skip
     assert bulk.status_code < 500, (update, bulk.text)
     sent = {"api_key": ROBIN_TOKEN, "channel_id": series_id, **update}
     assert client.post("/update.json", json=sent).status_code < 500
