@@ -56,7 +56,12 @@ def test_a_time_range_streams_every_entry(client: TestClient, series_id: int) ->
     rows = list(csv.reader(io.StringIO(as_csv.text)))
     assert rows[0] == ["created_at", "entry_id", "field1", "field2"]
     assert [int(r[2]) for r in rows[1:]] == values and rows[-1][3] == "last"
+    # A short range is answered whole, with its length, as the Arduino library needs.
+    short = client.get(url, params={"start": "2026-11-25 00:00:10", "end": "2026-11-25 00:00:29"})
+    assert int(short.headers["content-length"]) == len(short.content)
+    assert [int(e["field1"]) for e in short.json()["feeds"]] == values[10:30]
     empty = client.get(url, params={"start": "2030-01-01"}).json()
+
     assert empty["feeds"] == [] and empty["channel"]["id"] == series_id
 
 

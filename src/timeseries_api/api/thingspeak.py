@@ -264,7 +264,7 @@ class Feed(NamedTuple):
 
     chunks: Chunks
     numbers: list[int]
-    streamed: bool  # read chunk by chunk as it is sent: the whole of a time range
+    streamed: bool  # read chunk by chunk as it is sent: a long time range
 
 
 async def _feed(request: Request, series: SeriesInfo, layout: FieldLayout, zone: tzinfo) -> Feed:
@@ -285,17 +285,29 @@ async def _feed(request: Request, series: SeriesInfo, layout: FieldLayout, zone:
         entries = _entries([orjson.loads(doc) for doc in docs])
         feed = Feed(_one_chunk(entries), layout.numbers(entries), streamed=False)
     else:
-        # A time range may hold any number of entries: a first pass finds the field numbers every
-        # entry answers (the channel names them before the first entry), the second is sent as
-        # it is read. An entry written between the passes shows only the fields of the first.
-        numbers = set(layout.names)
-        async for chunk in _entries_in_range(storage, series.id, start, end):
-            numbers.update(layout.numbers(chunk))
-        chunks = _entries_in_range(storage, series.id, start, end)
-        feed = Feed(chunks, sorted(numbers), streamed=True)
+        feed = await _range_feed(storage, series.id, layout, start, end)
     for name, minutes in periods[:1]:
         feed = feed._replace(chunks=per_period(feed.chunks, minutes, name))
     return feed
+
+
+async def _range_feed(
+    storage: Storage, series_id: int, layout: FieldLayout, start: int | None, end: int | None
+) -> Feed:
+    """A time range, which may hold any number of entries. One chunk of storage is answered
+    whole; a longer range is streamed, after a first pass that finds the field numbers every
+    entry answers (the channel lists them before the first entry). An entry written between
+    the passes shows only the fields of the first."""
+    chunks = _entries_in_range(storage, series_id, start, end)
+    first = await anext(chunks, list[Entry]())
+    second = await anext(chunks, None)
+    if second is None:
+        return Feed(_one_chunk(first), layout.numbers(first), streamed=False)
+    numbers = set(layout.numbers(first)) | set(layout.numbers(second))
+    async for chunk in chunks:
+        numbers.update(layout.numbers(chunk))
+    chunks = _entries_in_range(storage, series_id, start, end)
+    return Feed(chunks, sorted(numbers), streamed=True)
 
 
 def _extras(request: Request) -> list[str]:
