@@ -116,7 +116,7 @@ def test_private_reads_need_a_token_on_every_get(tmp_path: Path, users_path: Pat
         pid = write(client, sid, [(T0_US, {"v": 1})])[0]
         open_paths = {"/ping", "/health"}  # probes of InfluxDB clients, no data
         # Not reads: the owner's key list, and ThingSpeak's writes by GET (/update); ThingSpeak's
-        # reads answer in its own shapes (tests/test_thingspeak.py covers them).
+        # reads answer in its own shapes (tests/test_thingspeak_feeds.py covers them).
         not_reads = ("/keys", "/update", "/channels/")
         paths = [p.replace("{series_id}", str(sid)).replace("{point_id}", str(pid))
                  for p in _get_paths(app.routes) if not any(n in p for n in not_reads)]  # fmt: skip

@@ -1,15 +1,16 @@
 """ThingSpeak's ``timescale``, ``average``, ``median`` and ``sum`` over a channel's entries.
 
-Done here in Python over points already read (``Storage.series_points_json``), so there is one
-aggregation engine to replace: when storage grows range aggregates, point these functions at
-them. Periods are aligned to the UTC epoch (a day starts at 00:00 UTC); only numeric values
-(not booleans, not text) are combined.
+Done here in Python over points as they stream from storage (``Storage.series_points_json``),
+so there is one aggregation engine to replace: when storage grows range aggregates, point
+``per_period`` at them. Periods are aligned to the UTC epoch (a day starts at 00:00 UTC); only
+numeric values (not booleans, not text) are combined.
 """
 
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, NamedTuple
 
+from .counts import count_in
 from .errors import BadInput
 
 # The periods ThingSpeak accepts, in minutes; "daily" is 1440.
@@ -27,44 +28,55 @@ class Entry(NamedTuple):
 
 def parse_period(text: str, name: str) -> int:
     """A period in minutes from ThingSpeak's ``10`` ... ``1440`` or ``daily``."""
-    minutes = 1440 if text == "daily" else int(text) if text.isdigit() else None
+    minutes = 1440 if text == "daily" else count_in(text, max(PERIODS))
     if minutes not in PERIODS:
         raise BadInput(f"{name} must be one of {', '.join(map(str, PERIODS))} or daily")
     return minutes
 
 
-def _periods(entries: Iterable[Entry], minutes: int) -> dict[int, list[Entry]]:
-    width = minutes * US_PER_MINUTE
-    grouped: dict[int, list[Entry]] = {}
-    for entry in entries:
-        grouped.setdefault(entry.ts_us - entry.ts_us % width, []).append(entry)
-    return grouped
+def _first(start_us: int, group: list[Entry]) -> Entry:
+    """``timescale``: the period's first entry, dated at the period's start."""
+    return Entry(start_us, group[0].entry_id, group[0].fields)
 
 
-def first_per_period(entries: Iterable[Entry], minutes: int) -> list[Entry]:
-    """``timescale``: the first entry of each period, dated at the period's start."""
-    return [
-        Entry(start, group[0].entry_id, group[0].fields)
-        for start, group in _periods(entries, minutes).items()
-    ]
-
-
-COMBINE: dict[str, Callable[[list[float]], float]] = {
-    "average": statistics.fmean,
-    "median": statistics.median,
-    "sum": sum,
-}
-
-
-def combine_per_period(entries: Iterable[Entry], minutes: int, how: str) -> list[Entry]:
-    """``average``, ``median`` or ``sum`` of each field's numeric values, per period."""
-    combine = COMBINE[how]
-    combined = []
-    for start, group in _periods(entries, minutes).items():
+def _combiner(combine: Callable[[list[float]], float]) -> Callable[[int, list[Entry]], Entry]:
+    def combined(start_us: int, group: list[Entry]) -> Entry:
         values: dict[str, list[float]] = {}
         for entry in group:
             for name, value in entry.fields.items():
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     values.setdefault(name, []).append(value)
-        combined.append(Entry(start, None, {n: combine(v) for n, v in values.items()}))
+        return Entry(start_us, None, {n: combine(v) for n, v in values.items()})
+
     return combined
+
+
+PER_PERIOD: dict[str, Callable[[int, list[Entry]], Entry]] = {
+    "timescale": _first,
+    "average": _combiner(statistics.fmean),
+    "median": _combiner(statistics.median),
+    "sum": _combiner(sum),
+}
+
+
+async def per_period(
+    chunks: AsyncIterable[list[Entry]], minutes: int, how: str
+) -> AsyncIterator[list[Entry]]:
+    """Entries in time order, in chunks, combined per period (``how`` is one of
+    ``PER_PERIOD``): one period's entries are held at a time, never the whole feed."""
+    shape = PER_PERIOD[how]
+    width = minutes * US_PER_MINUTE
+    start, group = 0, list[Entry]()
+    async for chunk in chunks:
+        done = []
+        for entry in chunk:
+            entry_start = entry.ts_us - entry.ts_us % width
+            if group and entry_start != start:
+                done.append(shape(start, group))
+                group = []
+            start = entry_start
+            group.append(entry)
+        if done:
+            yield done
+    if group:
+        yield [shape(start, group)]

@@ -3,9 +3,10 @@ microseconds since the Unix epoch, UTC."""
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from .errors import BadInput
 
@@ -40,8 +41,8 @@ def _iso_date(days_since_epoch: int) -> str:
     return (_EPOCH + timedelta(days=days_since_epoch)).date().isoformat()
 
 
-def parse_iso(text: str, name: str = "time") -> int:
-    """Parse an ISO 8601 date or date-time; no offset means UTC."""
+def parse_iso(text: str, name: str = "time", zone: tzinfo = UTC) -> int:
+    """Parse an ISO 8601 date or date-time; no offset means ``zone`` (UTC by default)."""
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -49,8 +50,23 @@ def parse_iso(text: str, name: str = "time") -> int:
             f"{name}: {text!r} is not an ISO 8601 time (example: 2026-11-24T08:30:00Z)"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=zone)
     return (parsed - _EPOCH) // timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def parse_zone(name: str, what: str = "timezone") -> tzinfo:
+    """An IANA time zone (``Europe/Berlin``); ``UTC`` (and ``Etc/UTC``) is ``datetime.UTC``."""
+    if name in ("UTC", "Etc/UTC"):
+        return UTC
+    # Only names of the zone database: a key is a path under it, so never probe other files.
+    if name not in _zone_names():
+        raise BadInput(f"{what} {name[:40]!r} is not an IANA time zone such as Europe/Berlin")
+    return ZoneInfo(name)
 
 
 # Units of epoch numbers, in microseconds. The InfluxDB names are accepted too.

@@ -8,24 +8,33 @@ Unlike ThingSpeak: any number of fields, no 15-second rule, no 8,000-result cap.
 """
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import tzinfo
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from ..auth import Writer, authenticate_writer
 from ..context import AppContext, app_context
+from ..counts import count_in, parse_count
 from ..domain import SeriesInfo, SeriesWrite
 from ..errors import BadInput, Forbidden, NotFound, TimeseriesError, Unauthorized, Unavailable
-from ..feed_aggregates import Entry, combine_per_period, first_per_period, parse_period
+from ..feed_aggregates import Entry, parse_period, per_period
 from ..ingest.json_body import parse_object
-from ..ingest.thingspeak import MAX_FIELD_NUMBER, bulk_points, parse_created_at, update_point
+from ..ingest.thingspeak import (
+    MAX_FIELD_NUMBER,
+    bulk_points,
+    parse_created_at,
+    request_zone,
+    update_point,
+)
 from ..keys import find_key, is_read_key
-from ..timeparse import now_us, parse_iso
+from ..storage.base import Storage
+from ..timeparse import MIN_US, now_us, parse_iso
 from .errors import RETRY_AFTER_SECONDS, header_text
 from .gzip import request_body
 from .ids import parse_id
@@ -35,10 +44,11 @@ from .thingspeak_shapes import (
     EXTRA_COLUMNS,
     FieldLayout,
     channel_json,
+    csv_header,
+    csv_rows,
     entry_json,
     error_json,
     error_text,
-    feed_csv,
     text,
 )
 
@@ -51,6 +61,9 @@ CSV = "text/csv; charset=utf-8"
 DEFAULT_RESULTS = 100
 AGGREGATIONS = ("timescale", "average", "median", "sum")
 KEY_HEADERS = ("x-thingspeakapikey", "thingspeakapikey")
+
+# What may not stand in a header value as is: a newline would end the header (and the server
+# drops the connection rather than send it), and only latin-1 goes on the wire; ASCII is safest.
 
 Handler = Callable[..., Awaitable[Response]]
 
@@ -152,7 +165,8 @@ async def _update(request: Request, as_json: bool) -> Response:
         writer = await authenticate_writer(context.users, context.storage, api_key)
         series_id = _update_series(writer, params)
         names = await context.storage.series_field_names(series_id)
-        point = update_point(params, names, context.time_window, now_us())
+        zone = request_zone(params)
+        point = update_point(params, names, context.time_window, now_us(), zone)
         ids = await context.storage.write_points([SeriesWrite(writer.user_id, series_id, [point])])
     except Unavailable as exc:
         return Response(b"0", 503, _error_headers(exc), TEXT)
@@ -162,8 +176,8 @@ async def _update(request: Request, as_json: bool) -> Response:
         return Response(b"%d" % ids[0][0], 200, media_type=TEXT)
     layout = FieldLayout(names)
     entry = Entry(point.ts_us, ids[0][0], orjson.loads(point.fields_json))
-    shaped = {"channel_id": series_id, **entry_json(entry, layout, layout.numbers([entry]),
-                                                     EXTRA_COLUMNS)}  # fmt: skip
+    shaped = entry_json(entry, layout, layout.numbers([entry]), EXTRA_COLUMNS, zone)
+    shaped = {"channel_id": series_id, **shaped}
     return Response(orjson.dumps(shaped), 200, media_type=JSON)
 
 
@@ -176,6 +190,7 @@ _UPDATE_DOC = query_parameters(
     ("long", "Longitude"),
     ("elevation", "Elevation"),
     ("channel_id", "The series, when api_key is a user's token"),
+    ("timezone", "IANA zone of a created_at without offset, and of the reply (default UTC)"),
 )
 
 
@@ -221,7 +236,8 @@ async def bulk_update(request: Request, series_id: str) -> Response:
     )
     writer.check_series(sid)
     names = await context.storage.series_field_names(sid)
-    points = bulk_points(body.get("updates"), names, context.time_window, now_us())
+    zone = request_zone(body)
+    points = bulk_points(body.get("updates"), names, context.time_window, now_us(), zone)
     await context.storage.write_points([SeriesWrite(writer.user_id, sid, points)])
     return Response(b'{"success":true}', 202, media_type=JSON)
 
@@ -232,13 +248,17 @@ async def bulk_update(request: Request, series_id: str) -> Response:
 async def _readable_series(request: Request, series_id: str) -> tuple[SeriesInfo, FieldLayout]:
     """The series and its field layout, once the request may read it.
 
-    Reads are public, as every GET of this server; an ``api_key`` given must be a read key of the
-    series or its owner's token, so a wrong or revoked key is refused rather than ignored.
+    Reads are public, as every GET of this server, unless the operator set ``private_reads``:
+    then, as for a private ThingSpeak channel, an ``api_key`` is required. An ``api_key`` given
+    must be a read key of the series or its owner's token, so a wrong or revoked key is refused
+    rather than ignored.
     """
     context = app_context(request)
     sid = parse_id(series_id, "channel")
-    series = await context.storage.get_series(sid)
     token = _api_key(request, request.query_params)
+    if not token and context.settings.private_reads:
+        raise Unauthorized(f"channel {sid} is private: add api_key=<one of its read keys>")
+    series = await context.storage.get_series(sid)
     if token and not await is_read_key(context.storage, token, sid):
         user = context.users.authenticate(token)
         if user is None or user.id != series.owner_id:
@@ -249,53 +269,82 @@ async def _readable_series(request: Request, series_id: str) -> tuple[SeriesInfo
     return series, FieldLayout(await context.storage.series_field_names(sid))
 
 
+Chunks = AsyncIterator[list[Entry]]
+
+
 def _entries(docs: list[Any]) -> list[Entry]:
     return [Entry(parse_iso(d["timestamp"]), d["id"], d["fields"]) for d in docs]
 
 
-def _time(params: Any, name: str) -> int | None:
-    return parse_created_at(params[name], name) if params.get(name) else None
+def _time(params: Any, name: str, zone: tzinfo) -> int | None:
+    return parse_created_at(params[name], name, zone) if params.get(name) else None
 
 
 def _count(params: Any, name: str) -> int | None:
     value = params.get(name)
-    if value is None:
-        return None
-    if not (value.isascii() and value.isdigit()):
-        raise BadInput(f"{name} must be a whole number")
-    return int(value)
+    return None if value is None else parse_count(value, name)
 
 
-async def _feed(
-    request: Request, series: SeriesInfo, layout: FieldLayout
-) -> tuple[list[Entry], list[int]]:
+async def _entries_in_range(
+    storage: Storage, series_id: int, start: int | None, end: int | None
+) -> Chunks:
+    async for chunk in storage.series_points_json(series_id, start, end):
+        yield _entries(orjson.loads(b"[" + chunk + b"]"))
+
+
+async def _one_chunk(entries: list[Entry]) -> Chunks:
+    yield entries
+
+
+class Feed(NamedTuple):
+    """The entries a feed request selects, in chunks, and the field numbers they hold."""
+
+    chunks: Chunks
+    numbers: list[int]
+    streamed: bool  # read chunk by chunk as it is sent: a long time range
+
+
+async def _feed(request: Request, series: SeriesInfo, layout: FieldLayout, zone: tzinfo) -> Feed:
     """The entries a feed request selects (``results``, ``start``, ``end``, ``days``,
-    ``minutes``), combined per period when it asks for ``timescale`` or an aggregate, and the
-    field numbers of the entries selected."""
+    ``minutes``), combined per period when it asks for ``timescale`` or an aggregate."""
     storage = app_context(request).storage
     params = request.query_params
-    start, end = _time(params, "start"), _time(params, "end")
+    start, end = _time(params, "start", zone), _time(params, "end", zone)
     if start is None and ("days" in params or "minutes" in params):
         minutes = (_count(params, "days") or 0) * 1440 + (_count(params, "minutes") or 0)
-        start = now_us() - minutes * 60_000_000
+        start = max(MIN_US, now_us() - minutes * 60_000_000)  # days=99999999: everything
     results = _count(params, "results")
+    periods = [(name, parse_period(params[name], name)) for name in AGGREGATIONS if name in params]
     if results is None and start is None and end is None:
         results = DEFAULT_RESULTS
     if results is not None:
         docs = await storage.last_points_json(series.id, results, start, end)
         entries = _entries([orjson.loads(doc) for doc in docs])
+        feed = Feed(_one_chunk(entries), layout.numbers(entries), streamed=False)
     else:
-        entries = []
-        async for chunk in storage.series_points_json(series.id, start, end):
-            entries += _entries(orjson.loads(b"[" + chunk + b"]"))
-    numbers = layout.numbers(entries)
-    for name in AGGREGATIONS:
-        if name in params:
-            minutes = parse_period(params[name], name)
-            if name == "timescale":
-                return first_per_period(entries, minutes), numbers
-            return combine_per_period(entries, minutes, name), numbers
-    return entries, numbers
+        feed = await _range_feed(storage, series.id, layout, start, end)
+    for name, minutes in periods[:1]:
+        feed = feed._replace(chunks=per_period(feed.chunks, minutes, name))
+    return feed
+
+
+async def _range_feed(
+    storage: Storage, series_id: int, layout: FieldLayout, start: int | None, end: int | None
+) -> Feed:
+    """A time range, which may hold any number of entries. One chunk of storage is answered
+    whole; a longer range is streamed, after a first pass that finds the field numbers every
+    entry answers (the channel lists them before the first entry). An entry written between
+    the passes shows only the fields of the first."""
+    chunks = _entries_in_range(storage, series_id, start, end)
+    first = await anext(chunks, list[Entry]())
+    second = await anext(chunks, None)
+    if second is None:
+        return Feed(_one_chunk(first), layout.numbers(first), streamed=False)
+    numbers = set(layout.numbers(first)) | set(layout.numbers(second))
+    async for chunk in chunks:
+        numbers.update(layout.numbers(chunk))
+    chunks = _entries_in_range(storage, series_id, start, end)
+    return Feed(chunks, sorted(numbers), streamed=True)
 
 
 def _extras(request: Request) -> list[str]:
@@ -314,10 +363,18 @@ async def _last_entry(request: Request, series: SeriesInfo) -> Entry | None:
     return _entries([orjson.loads(docs[0])])[0] if docs else None
 
 
+async def _send(body: AsyncIterator[bytes], streamed: bool, media_type: str) -> Response:
+    """A whole reply with its Content-Length (which the Arduino library needs), or a streamed
+    one for a time range of any length."""
+    if streamed:
+        return StreamingResponse(body, 200, media_type=media_type)
+    return Response(b"".join([piece async for piece in body]), 200, media_type=media_type)
+
+
 _FEED_DOC = query_parameters(
     ("api_key", "A read key of the series (optional while reads are public)"),
     ("results", "The last N entries (default 100 when no time range is given; no cap)"),
-    ("start", "From this time (YYYY-MM-DD HH:NN:SS, UTC)"),
+    ("start", "From this time (YYYY-MM-DD HH:NN:SS, UTC or in timezone)"),
     ("end", "Up to this time"),
     ("days", "The last N days"),
     ("minutes", "The last N minutes"),
@@ -327,6 +384,7 @@ _FEED_DOC = query_parameters(
     ("sum", "Sum per period"),
     ("status", "true: add each entry's status"),
     ("location", "true: add latitude, longitude, elevation"),
+    ("timezone", "IANA zone of start/end without offset and of the times answered (default UTC)"),
 )
 
 
@@ -339,14 +397,23 @@ _FEED_DOC = query_parameters(
 @_answers_errors(as_json=True)
 async def feed_json(request: Request, series_id: str) -> Response:
     """``{"channel": {...}, "feeds": [{"created_at", "entry_id", "field1", ...}]}``."""
+    zone = request_zone(request.query_params)
     series, layout = await _readable_series(request, series_id)
-    entries, numbers = await _feed(request, series, layout)
+    feed = await _feed(request, series, layout, zone)
     extras = _extras(request)
-    body = {
-        "channel": channel_json(series, layout, numbers, await _last_entry(request, series)),
-        "feeds": [entry_json(entry, layout, numbers, extras) for entry in entries],
-    }
-    return Response(orjson.dumps(body), 200, media_type=JSON)
+    channel = channel_json(series, layout, feed.numbers, await _last_entry(request, series), zone)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"channel":' + orjson.dumps(channel) + b',"feeds":['
+        separator = b""
+        async for chunk in feed.chunks:
+            if chunk:
+                shaped = (entry_json(e, layout, feed.numbers, extras, zone) for e in chunk)
+                yield separator + b",".join(map(orjson.dumps, shaped))
+                separator = b","
+        yield b"]}"
+
+    return await _send(body(), feed.streamed, JSON)
 
 
 @router.get(
@@ -356,11 +423,19 @@ async def feed_json(request: Request, series_id: str) -> Response:
     responses=_answers(200, ("text/csv",), False, *_READ_ERRORS),
 )
 @_answers_errors(as_json=False)
-async def feed_csv_(request: Request, series_id: str) -> Response:
+async def feed_csv(request: Request, series_id: str) -> Response:
     """``created_at,entry_id,field1,...`` with one line per entry."""
+    zone = request_zone(request.query_params)
     series, layout = await _readable_series(request, series_id)
-    entries, numbers = await _feed(request, series, layout)
-    return Response(feed_csv(entries, layout, numbers, _extras(request)), 200, media_type=CSV)
+    feed = await _feed(request, series, layout, zone)
+    extras = _extras(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield csv_header(feed.numbers, extras).encode()
+        async for chunk in feed.chunks:
+            yield csv_rows(chunk, layout, feed.numbers, extras, zone).encode()
+
+    return await _send(body(), feed.streamed, CSV)
 
 
 async def _last(request: Request, series_id: str) -> tuple[Entry, FieldLayout]:
@@ -372,8 +447,9 @@ async def _last(request: Request, series_id: str) -> tuple[Entry, FieldLayout]:
 
 
 async def _last_feed(request: Request, series_id: str, media_type: str) -> Response:
+    zone = request_zone(request.query_params)
     last, layout = await _last(request, series_id)
-    shaped = entry_json(last, layout, layout.numbers([last]), _extras(request))
+    shaped = entry_json(last, layout, layout.numbers([last]), _extras(request), zone)
     return Response(orjson.dumps(shaped), 200, media_type=media_type)
 
 
@@ -400,9 +476,10 @@ async def last_feed_txt(request: Request, series_id: str) -> Response:
 
 
 def _field_number(field: str) -> int:
-    if not (field.isascii() and field.isdigit()) or not 1 <= int(field) <= MAX_FIELD_NUMBER:
-        raise NotFound(f"no field {field[:20]}: fields are numbered 1 to {MAX_FIELD_NUMBER}")
-    return int(field)
+    number = count_in(field, MAX_FIELD_NUMBER)
+    if not number:
+        raise NotFound(f"no field {field[:20]!r}: fields are numbered 1 to {MAX_FIELD_NUMBER}")
+    return number
 
 
 async def _last_value(request: Request, series_id: str, field: str) -> Response:
@@ -443,5 +520,7 @@ async def last_field_txt(request: Request, series_id: str, field: str) -> Respon
 async def last_field_json(request: Request, series_id: str, field: str) -> Response:
     """``{"created_at", "entry_id", "fieldN"}`` of the last entry."""
     number = _field_number(field)
+    zone = request_zone(request.query_params)
     last, layout = await _last(request, series_id)
-    return Response(orjson.dumps(entry_json(last, layout, [number])), 200, media_type=JSON)
+    shaped = entry_json(last, layout, [number], zone=zone)
+    return Response(orjson.dumps(shaped), 200, media_type=JSON)

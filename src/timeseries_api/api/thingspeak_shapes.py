@@ -7,7 +7,7 @@ A channel is one of our series; its numbered fields are the series' named fields
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import orjson
@@ -22,14 +22,32 @@ ERROR_CODES = {400: "error_bad_request", 401: "error_auth_required", 403: "error
                503: "error_service_unavailable"}  # fmt: skip
 
 
-def iso_time(us: int) -> str:
-    """ThingSpeak's JSON time: ``2026-11-24T07:00:00Z`` (UTC, whole seconds)."""
-    return datetime.fromtimestamp(us // 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso_time(us: int, zone: tzinfo = UTC) -> str:
+    """ThingSpeak's JSON time: ``2026-11-24T07:00:00Z`` (whole seconds), or with the offset of
+    the request's ``timezone``: ``2026-11-24T02:00:00-05:00``."""
+    local = _local(us, zone)
+    if local is None:
+        return datetime.fromtimestamp(us // 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return local.isoformat()
 
 
-def csv_time(us: int) -> str:
-    """ThingSpeak's CSV time: ``2026-11-24 07:00:00 UTC``."""
-    return datetime.fromtimestamp(us // 1_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def csv_time(us: int, zone: tzinfo = UTC) -> str:
+    """ThingSpeak's CSV time: ``2026-11-24 07:00:00 UTC``, or ``2026-11-24 02:00:00 -0500``."""
+    local = _local(us, zone)
+    if local is None:
+        return datetime.fromtimestamp(us // 1_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return local.strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def _local(us: int, zone: tzinfo) -> datetime | None:
+    """The time in ``zone``, or None for UTC (and for the rare time the zone would move past
+    the year 1 or 9999)."""
+    if zone is UTC:
+        return None
+    try:
+        return datetime.fromtimestamp(us // 1_000_000, zone)
+    except (OverflowError, ValueError):
+        return None
 
 
 def text(value: Any) -> str | None:
@@ -68,10 +86,17 @@ class FieldLayout:
 
 
 def entry_json(
-    entry: Entry, layout: FieldLayout, numbers: Iterable[int], extras: Iterable[str] = ()
+    entry: Entry,
+    layout: FieldLayout,
+    numbers: Iterable[int],
+    extras: Iterable[str] = (),
+    zone: tzinfo = UTC,
 ) -> dict[str, Any]:
     """One feed entry: ``created_at``, ``entry_id``, ``fieldN`` as text, and asked extras."""
-    shaped: dict[str, Any] = {"created_at": iso_time(entry.ts_us), "entry_id": entry.entry_id}
+    shaped: dict[str, Any] = {
+        "created_at": iso_time(entry.ts_us, zone),
+        "entry_id": entry.entry_id,
+    }
     for number in numbers:
         shaped[f"field{number}"] = text(entry.fields.get(layout.name_of(number)))
     for extra in extras:
@@ -80,7 +105,11 @@ def entry_json(
 
 
 def channel_json(
-    series: SeriesInfo, layout: FieldLayout, numbers: Iterable[int], last: Entry | None
+    series: SeriesInfo,
+    layout: FieldLayout,
+    numbers: Iterable[int],
+    last: Entry | None,
+    zone: tzinfo = UTC,
 ) -> dict[str, Any]:
     """The ``channel`` object of a feed."""
     shaped: dict[str, Any] = {
@@ -92,24 +121,32 @@ def channel_json(
     }
     for number in numbers:
         shaped[f"field{number}"] = layout.name_of(number)
-    shaped["created_at"] = iso_time(series.created_us)
-    shaped["updated_at"] = iso_time(last.ts_us if last else series.created_us)
+    shaped["created_at"] = iso_time(series.created_us, zone)
+    shaped["updated_at"] = iso_time(last.ts_us if last else series.created_us, zone)
     shaped["last_entry_id"] = last.entry_id if last else None
     return shaped
 
 
-def feed_csv(
-    entries: Iterable[Entry], layout: FieldLayout, numbers: list[int], extras: list[str]
+def csv_header(numbers: list[int], extras: list[str]) -> str:
+    """The first line of ThingSpeak's CSV feed: ``created_at,entry_id,field1,...``."""
+    return ",".join(["created_at", "entry_id", *(f"field{n}" for n in numbers), *extras]) + "\n"
+
+
+def csv_rows(
+    entries: Iterable[Entry],
+    layout: FieldLayout,
+    numbers: list[int],
+    extras: list[str],
+    zone: tzinfo = UTC,
 ) -> str:
-    """The feed as ThingSpeak's CSV: ``created_at,entry_id,field1,...``."""
+    """Lines of ThingSpeak's CSV feed, one per entry."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["created_at", "entry_id", *(f"field{n}" for n in numbers), *extras])
     for entry in entries:
         values = [entry.fields.get(layout.name_of(n)) for n in numbers]
         values += [entry.fields.get(extra) for extra in extras]
         writer.writerow(
-            [csv_time(entry.ts_us), "" if entry.entry_id is None else entry.entry_id]
+            [csv_time(entry.ts_us, zone), "" if entry.entry_id is None else entry.entry_id]
             + ["" if v is None else text(v) for v in values]
         )
     return out.getvalue()

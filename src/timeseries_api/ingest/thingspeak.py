@@ -10,13 +10,15 @@ and ``elevation`` are stored as ``status``, ``latitude``, ``longitude`` and ``el
 import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, tzinfo
 from typing import Any
 
 import orjson
 
+from ..counts import count_in
 from ..domain import NewPoint
 from ..errors import BadInput
-from ..timeparse import MAX_US, MIN_US, TimeWindow, parse_iso
+from ..timeparse import MAX_US, MIN_US, TimeWindow, parse_iso, parse_zone
 from .json_body import (
     INT64_MAX,
     INT64_MIN,
@@ -26,6 +28,8 @@ from .json_body import (
     check_fields,
 )
 
+# No two times we can store are further apart.
+_MAX_DELTA_SECONDS = (MAX_US - MIN_US) // 1_000_000
 FIELD_PARAM = re.compile(r"field([1-9][0-9]{0,3})")
 MAX_FIELD_NUMBER = 9999
 # ThingSpeak's names for an entry's other values: request parameter -> stored field name.
@@ -34,10 +38,10 @@ EXTRAS = {"status": "status", "lat": "latitude", "long": "longitude", "elevation
 RESERVED_NAMES = frozenset(EXTRAS.values())
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-# A time followed by an offset: " -0500", "-05:00", or " 09:00", which is what "+09:00" becomes
-# when a device puts it in a form body without percent-encoding the "+".
+# A time followed by an offset: " -0500", "-05:00", "-05" (ThingSpeak's docs), or " 09:00", which
+# is what "+09:00" becomes when a device puts it in a form body without percent-encoding the "+".
 _TIME_AND_OFFSET = re.compile(
-    r"(.*[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ?([+-]| )([0-9]{2}):?([0-9]{2})"
+    r"(.*[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ?([+-]| )([0-9]{2})(?::?([0-9]{2}))?"
 )
 
 
@@ -80,43 +84,65 @@ def entry_fields(params: Mapping[str, Any], names: Mapping[int, str]) -> dict[st
     return fields
 
 
-def parse_created_at(value: Any, name: str = "created_at") -> int:
+def request_zone(params: Mapping[str, Any]) -> tzinfo:
+    """The zone of a request's ``timezone`` parameter (an IANA name), UTC when not given: naive
+    times are read in it, and replies write times in it, as ThingSpeak does."""
+    name = params.get("timezone")
+    if name is None or name == "":
+        return UTC
+    if not isinstance(name, str):
+        raise BadInput("timezone must be an IANA time zone name such as Europe/Berlin")
+    return parse_zone(name)
+
+
+def parse_created_at(value: Any, name: str = "created_at", zone: tzinfo = UTC) -> int:
     """A ThingSpeak time: ISO 8601, MySQL's ``2026-11-24 07:00:00`` (optionally followed by an
-    offset such as `` -0500`` or by ``UTC``), or epoch seconds. No offset means UTC."""
+    offset such as `` -0500`` or by ``UTC``), or epoch seconds. No offset means ``zone``."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise BadInput(f"{name} must be a time such as 2026-11-24 07:00:00")
     text = str(value).strip()
     if _DECIMAL.fullmatch(text):
-        us = round(float(text) * 1_000_000)
-        if not MIN_US <= us <= MAX_US:
-            raise BadInput(f"{name} {text[:40]!r} is out of range")
-        return us
-    text = text.removesuffix("UTC").strip()
-    match = _TIME_AND_OFFSET.fullmatch(text)
-    if match:
-        sign = "+" if match[2] == " " else match[2]
-        text = f"{match[1]}{sign}{match[3]}:{match[4]}"
-    return parse_iso(text, name)
+        seconds = float(text)
+        us = round(seconds * 1_000_000) if math.isfinite(seconds) else MAX_US + 1
+    else:
+        if text.endswith("UTC"):
+            text, zone = text.removesuffix("UTC").strip(), UTC
+        match = _TIME_AND_OFFSET.fullmatch(text)
+        if match:
+            sign = "+" if match[2] == " " else match[2]
+            text = f"{match[1]}{sign}{match[3]}:{match[4] or '00'}"
+        us = parse_iso(text, name, zone)
+    return _in_range(us, name, text)
+
+
+def _in_range(us: int, name: str, given: Any) -> int:
+    if not MIN_US <= us <= MAX_US:
+        raise BadInput(f"{name} {str(given)[:40]!r} is out of range")
+    return us
 
 
 def update_point(
-    params: Mapping[str, Any], names: Mapping[int, str], window: TimeWindow, now_us: int
+    params: Mapping[str, Any],
+    names: Mapping[int, str],
+    window: TimeWindow,
+    now_us: int,
+    zone: tzinfo = UTC,
 ) -> NewPoint:
-    """The point an ``/update`` request writes."""
+    """The point an ``/update`` request writes (a naive ``created_at`` is read in ``zone``)."""
     fields = entry_fields(params, names)
     ts_us = now_us
     if params.get("created_at"):
-        ts_us = parse_created_at(params["created_at"])
+        ts_us = parse_created_at(params["created_at"], "created_at", zone)
         window.check(ts_us, now_us, "created_at")
     return NewPoint(ts_us, orjson.dumps(fields))
 
 
 def bulk_points(
-    updates: Any, names: Mapping[int, str], window: TimeWindow, now_us: int
+    updates: Any, names: Mapping[int, str], window: TimeWindow, now_us: int, zone: tzinfo = UTC
 ) -> list[NewPoint]:
-    """The points of a ``bulk_update.json`` body's ``updates``. Each has ``created_at`` or
-    ``delta_t``, the seconds since the previous update; the last update of a run of ``delta_t``
-    updates is taken as made now, as ThingSpeak does."""
+    """The points of a ``bulk_update.json`` body's ``updates``. Each has ``created_at`` (naive
+    times read in ``zone``) or ``delta_t``, the seconds since the previous update; the last update
+    of a run of ``delta_t`` updates is taken as made now, as ThingSpeak does."""
     if not isinstance(updates, list) or not updates:
         raise BadInput("updates must be a non-empty list of entries")
     if len(updates) > MAX_POINTS_PER_REQUEST:
@@ -127,7 +153,8 @@ def bulk_points(
         if not isinstance(update, dict):
             raise BadInput(f"updates[{i}] must be an object")
         if update.get("created_at") not in (None, ""):
-            times.append(parse_created_at(update["created_at"], f"updates[{i}].created_at"))
+            name = f"updates[{i}].created_at"
+            times.append(parse_created_at(update["created_at"], name, zone))
             deltas.append(0)
         elif "delta_t" in update:
             times.append(None)
@@ -146,6 +173,7 @@ def bulk_points(
     points = []
     for i, (update, ts_us) in enumerate(zip(updates, times, strict=True)):
         assert ts_us is not None
+        _in_range(ts_us, f"updates[{i}] time", "counted back by delta_t")
         window.check(ts_us, now_us, f"updates[{i}] time")
         try:
             fields = entry_fields(update, names)
@@ -156,9 +184,10 @@ def bulk_points(
 
 
 def _delta_us(value: Any, name: str) -> int:
-    number = stored_value(value)
-    if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
-        raise BadInput(f"{name} must be a number of seconds, 0 or more")
+    stored = stored_value(value)
+    number = -1 if isinstance(stored, bool) or not isinstance(stored, int | float) else stored
+    if not 0 <= number <= _MAX_DELTA_SECONDS:
+        raise BadInput(f"{name} must be a number of seconds from 0 to {_MAX_DELTA_SECONDS}")
     return round(number * 1_000_000)
 
 
@@ -169,10 +198,9 @@ def parse_field_names(data: Any) -> dict[int, str]:
         raise BadInput('fields must be an object such as {"field1": "temp_C"}')
     names: dict[int, str] = {}
     for key, name in data.items():
-        number_text = key.removeprefix("field")
-        if not number_text.isdigit() or not 1 <= int(number_text) <= MAX_FIELD_NUMBER:
+        number = count_in(key.removeprefix("field"), MAX_FIELD_NUMBER)
+        if not number:
             raise BadInput(f"{key[:40]!r} is not a field: use field1 to field{MAX_FIELD_NUMBER}")
-        number = int(number_text)
         if name is None or name == "":
             continue
         if not isinstance(name, str) or len(name) > MAX_FIELD_NAME_LENGTH:
