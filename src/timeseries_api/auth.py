@@ -43,20 +43,29 @@ def _missing() -> Unauthorized:
 UNKNOWN_TOKEN = "unknown token: check it against the server's users file"
 
 
-async def authenticate_user(users: UsersFile, storage: Storage, token: str | None) -> User:
-    """The user holding ``token``, for anything but adding points: a device key gets 403."""
+async def identify(users: UsersFile, storage: Storage, token: str | None) -> User | DeviceKey:
+    """Whose ``token`` this is: a user's (looked up in memory), else a device key (in the
+    database); 401 when it is missing or neither."""
     if not token:
         raise _missing()
     user = users.authenticate(token)
     if user is not None:
         return user
     key = await find_key(storage, token)
-    if key is not None:
+    if key is None:
+        raise Unauthorized(UNKNOWN_TOKEN)
+    return key
+
+
+async def authenticate_user(users: UsersFile, storage: Storage, token: str | None) -> User:
+    """The user holding ``token``, for anything but adding points: a device key gets 403."""
+    who = await identify(users, storage, token)
+    if isinstance(who, DeviceKey):
         raise Forbidden(
-            f"this is a {key.kind} key of series {key.series_id}: it cannot do this; "
+            f"this is a {who.kind} key of series {who.series_id}: it cannot do this; "
             "use the owner's token"
         )
-    raise Unauthorized(UNKNOWN_TOKEN)
+    return who
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +89,12 @@ class Writer:
 
 async def authenticate_writer(users: UsersFile, storage: Storage, token: str | None) -> Writer:
     """Who may add points with ``token``: a user, or a write key of one series."""
-    if not token:
-        raise _missing()
-    user = users.authenticate(token)
-    if user is not None:
-        return Writer(user.id)
-    key = await find_key(storage, token)
-    if key is None:
-        raise Unauthorized(UNKNOWN_TOKEN)
-    if key.kind != "write":
-        raise Forbidden(f"this is a read key of series {key.series_id}: it cannot write")
-    return Writer(key.owner_id, key)
+    who = await identify(users, storage, token)
+    if isinstance(who, User):
+        return Writer(who.id)
+    if who.kind != "write":
+        raise Forbidden(f"this is a read key of series {who.series_id}: it cannot write")
+    return Writer(who.owner_id, who)
 
 
 async def authorize_read(
@@ -107,14 +111,9 @@ async def authorize_read(
     if not context.settings.private_reads:
         return None
     token = request_token(request, None) or request.query_params.get("token")
-    if not token:
-        raise _missing()
-    user = context.users.authenticate(token)
-    if user is not None:
-        return user
-    key = await find_key(context.storage, token)
-    if key is None:
-        raise Unauthorized(UNKNOWN_TOKEN)
-    if key.kind == "read" and key.series_id == series_id:
+    who = await identify(context.users, context.storage, token)
+    if isinstance(who, User):
+        return who
+    if who.kind == "read" and who.series_id == series_id:
         return None
-    raise Forbidden(f"this is a {key.kind} key of series {key.series_id}: it cannot read this")
+    raise Forbidden(f"this is a {who.kind} key of series {who.series_id}: it cannot read this")
