@@ -9,14 +9,14 @@ read as ``json``, not ``jsonb``, which keeps each value's text (1e300, -0.0) as 
 import orjson
 
 from ..domain import FieldInfo, FieldSummary, PointKey, PointRange
-from .postgres_rollups import number_from_pg
+from .postgres_rollups import JSON_DOC, number_from_pg
 from .postgres_writer import Connection
 from .rollups import HOUR_US
 from .sqlite_reads import RowText
 
 # The ISO time of a stored document, always 32 characters, right after its ids.
 _ISO_TIME = 'substr(doc, strpos(doc, \'"timestamp":"\') + 13, 32)'
-_FIELDS = "(doc::json -> 'fields')"
+_FIELDS = f"({JSON_DOC} -> 'fields')"
 
 DOCUMENT = RowText("doc")
 
@@ -219,7 +219,7 @@ _POINT_FIELDS = (
     "CASE WHEN json_typeof(f.value) = 'number' THEN f.value::text::numeric END AS v, "
     "CASE json_typeof(f.value) WHEN 'number' THEN CASE WHEN f.value::text ~ '[.eE]' "
     "THEN 'float' ELSE 'integer' END WHEN 'boolean' THEN 'boolean' ELSE 'string' END AS kind "
-    "FROM points AS p, json_each(p.doc::json -> 'fields') AS f WHERE {where}"
+    f"FROM points AS p, json_each({JSON_DOC} -> 'fields') AS f WHERE {{where}}"
 )
 
 

@@ -35,12 +35,21 @@ _COLUMNS = (
     "last_ts, last_value, kind"
 )
 # The batch arrives as one JSON text (orjson writes it at C speed; no per-value dumper): JSON
-# numbers become numeric from their text, so 3.0 keeps its decimal and stays a float.
+# numbers become numeric from their text, so 3.0 keeps its decimal and stays a float. First and
+# last values come as JSON texts inside it: PostgreSQL's JSON functions refuse an escaped NUL
+# in their input (\u0000), though the json type stores it.
 _UPSERT = (
     f"INSERT INTO rollups ({_COLUMNS}) "
-    "SELECT s, h, f, %s, c, n, sum, min, max, ft, fv, lt, lv, k FROM json_to_recordset(%s::json) "
-    "AS r(s bigint, h bigint, f text, c bigint, n bigint, sum numeric, min numeric, max numeric, "
-    "ft bigint, fv jsonb, lt bigint, lv jsonb, k text)" + _MERGE
+    "SELECT s, h, f, %s, c, n, sum, min, max, ft, fv::json, lt, lv::json, k "
+    "FROM json_to_recordset(%s::json) AS r(s bigint, h bigint, f text, c bigint, n bigint, "
+    "sum numeric, min numeric, max numeric, ft bigint, fv text, lt bigint, lv text, k text)"
+    + _MERGE
+)
+# A document as json for PostgreSQL's JSON functions, with U+FFFD in place of each escaped NUL
+# (\u0000) they would refuse; an escaped backslash before "u0000" is left alone.
+JSON_DOC = (
+    r"(CASE WHEN strpos(doc, '\u0000') = 0 THEN doc ELSE "
+    r"regexp_replace(doc, '(?<=(?:^|[^\\])(?:\\\\)*)\\u0000', '\\ufffd', 'g') END)::json"
 )
 
 
@@ -60,10 +69,13 @@ async def add_to_rollups(
     """Merge new summaries, keyed by (series id, field, hour), into this writer's slot."""
     if not summaries:
         return
+    dumps = orjson.dumps
+    # A text column cannot hold NUL: a field name's reads as U+FFFD, as in JSON_DOC.
     rows = [
-        {"s": sid, "h": hour, "f": name, "c": s.count, "n": s.numeric, "sum": s.sum,
-         "min": s.min, "max": s.max, "ft": s.first_us, "fv": s.first, "lt": s.last_us,
-         "lv": s.last, "k": s.kind}
+        {"s": sid, "h": hour, "f": name.replace("\x00", "\ufffd"), "c": s.count,
+         "n": s.numeric, "sum": s.sum, "min": s.min, "max": s.max, "ft": s.first_us,
+         "fv": dumps(s.first).decode(), "lt": s.last_us, "lv": dumps(s.last).decode(),
+         "k": s.kind}
         for (sid, name, hour), s in summaries.items()
     ]  # fmt: skip
     await conn.execute(_UPSERT, (slot, orjson.dumps(rows).decode()))
@@ -103,8 +115,8 @@ async def fold_rollup_slots(conn: Connection) -> None:
 REBUILD = f"""
 INSERT INTO rollups ({_COLUMNS})
 SELECT series_id, hour, field, 0, count(*), count(v), sum(v), min(v), max(v),
-       min(ts), (array_agg(value ORDER BY ts, id))[1]::jsonb,
-       max(ts), (array_agg(value ORDER BY ts DESC, id DESC))[1]::jsonb,
+       min(ts), (array_agg(value ORDER BY ts, id))[1],
+       max(ts), (array_agg(value ORDER BY ts DESC, id DESC))[1],
        (array_agg(kind ORDER BY ts DESC, id DESC))[1]
 FROM (SELECT p.series_id, p.id, p.ts, f.key AS field, f.value,
              (p.ts - mod(mod(p.ts, 3600000000) + 3600000000, 3600000000)) / 3600000000
@@ -114,7 +126,7 @@ FROM (SELECT p.series_id, p.id, p.ts, f.key AS field, f.value,
                  WHEN 'number' THEN CASE WHEN f.value::text ~ '[.eE]' THEN 'float'
                                          ELSE 'integer' END
                  WHEN 'boolean' THEN 'boolean' ELSE 'string' END AS kind
-      FROM points AS p, json_each(p.doc::json -> 'fields') AS f) AS point_fields
+      FROM points AS p, json_each({JSON_DOC} -> 'fields') AS f) AS point_fields
 GROUP BY series_id, hour, field
 """
 

@@ -2,8 +2,9 @@
 -- per writer slot, like point_counts (003): each writer connection merges its points into rows
 -- of its own (slot = its backend pid), so writers of one series never wait for each other.
 -- Readers merge the slots (the view "hourly"); slots of writers that are gone are folded into
--- slot 0 at startup. sum/min/max are numeric, first/last values jsonb: a value keeps its type
--- (3 stays an integer, 3.0 a float; see postgres_rollups.number_from_pg).
+-- slot 0 at startup. sum/min/max are numeric (a scale tells 3.0 from 3, see
+-- postgres_rollups.number_from_pg); first/last values are json, not jsonb: json keeps a value's
+-- text as sent (1e300, -0.0, an escaped NUL in a string), jsonb would normalize or refuse it.
 CREATE TABLE rollups (
     series_id BIGINT NOT NULL,
     hour BIGINT NOT NULL,
@@ -15,9 +16,9 @@ CREATE TABLE rollups (
     min NUMERIC,
     max NUMERIC,
     first_ts BIGINT NOT NULL,
-    first_value JSONB,
+    first_value JSON,
     last_ts BIGINT NOT NULL,
-    last_value JSONB,
+    last_value JSON,
     kind TEXT NOT NULL,
     PRIMARY KEY (series_id, hour, field, slot)
 );
@@ -39,8 +40,8 @@ GROUP BY series_id, hour, field;
 INSERT INTO rollups (series_id, hour, field, slot, count, "numeric", sum, min, max, first_ts,
                      first_value, last_ts, last_value, kind)
 SELECT series_id, hour, field, 0, count(*), count(v), sum(v), min(v), max(v),
-       min(ts), (array_agg(value ORDER BY ts, id))[1]::jsonb,
-       max(ts), (array_agg(value ORDER BY ts DESC, id DESC))[1]::jsonb,
+       min(ts), (array_agg(value ORDER BY ts, id))[1],
+       max(ts), (array_agg(value ORDER BY ts DESC, id DESC))[1],
        (array_agg(kind ORDER BY ts DESC, id DESC))[1]
 FROM (SELECT p.series_id, p.id, p.ts, f.key AS field, f.value,
              (p.ts - mod(mod(p.ts, 3600000000) + 3600000000, 3600000000)) / 3600000000
@@ -50,5 +51,9 @@ FROM (SELECT p.series_id, p.id, p.ts, f.key AS field, f.value,
                  WHEN 'number' THEN CASE WHEN f.value::text ~ '[.eE]' THEN 'float'
                                          ELSE 'integer' END
                  WHEN 'boolean' THEN 'boolean' ELSE 'string' END AS kind
-      FROM points AS p, json_each(p.doc::json -> 'fields') AS f) AS point_fields
+      FROM points AS p,
+           -- U+FFFD for each escaped NUL, which PostgreSQL's JSON functions refuse.
+           json_each((CASE WHEN strpos(doc, '\u0000') = 0 THEN doc ELSE
+                      regexp_replace(doc, '(?<=(?:^|[^\\])(?:\\\\)*)\\u0000', '\\ufffd', 'g')
+                      END)::json -> 'fields') AS f) AS point_fields
 GROUP BY series_id, hour, field;
