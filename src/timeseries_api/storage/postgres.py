@@ -6,9 +6,9 @@ see ``PointIds``), ownership is checked inside each write transaction, and the k
 cache only ever holds ids that the writer checks again.
 """
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import psycopg
@@ -50,10 +50,10 @@ from .postgres_writer import (
 )
 from .rollups import HOUR_US, merge_all, split_for_rollups
 from .sqlite_points import PointIds, prepare
+from .streaming import Chunk, stream_chunks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Chunk = tuple[str | None, PointKey | None]  # rows of text, and the key to continue after
 
 # Points per streamed chunk (read at each chunk, so tests can make it small).
 CHUNK_POINTS = 10_000
@@ -206,29 +206,16 @@ class PostgresStorage(Storage):
         else:
             row = postgres_reads.DOCUMENT
 
-        def read_after(after: PointKey | None) -> "asyncio.Future[Chunk]":
-            return asyncio.ensure_future(
-                self._read(
-                    lambda c: postgres_reads.points_chunk(
-                        c, series_id, points, after, row, text.separator, CHUNK_POINTS
-                    )
+        def read_after(after: PointKey | None) -> Awaitable[Chunk]:
+            return self._read(
+                lambda c: postgres_reads.points_chunk(
+                    c, series_id, points, after, row, text.separator, CHUNK_POINTS
                 )
             )
 
-        # The next chunk is read while this one is sent.
-        pending = read_after(points.after)
-        try:
-            while True:
-                chunk, after_next = await pending
-                if chunk is None:
-                    return
-                if after_next is not None:
-                    pending = read_after(after_next)
-                yield chunk.encode()
-                if after_next is None:
-                    return
-        finally:
-            pending.cancel()  # the client went away: no one wants the next chunk
+        async with aclosing(stream_chunks(read_after, points.after)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     async def page_end(self, series_id: int, points: PointRange, limit: int) -> PointKey | None:
         return await self._read(
