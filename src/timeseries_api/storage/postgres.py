@@ -319,7 +319,11 @@ class PostgresStorage(Storage):
             row = await cursor.fetchone()
             if row is None:
                 raise NotFound(f"point {point_id} does not exist")
-            await postgres_keys.check_series_owner(conn, user_id, row[0], "delete points of")
+            # FOR UPDATE: writers of the series commit first and wait for us, so the hour's
+            # summary is recomputed from every point and no writer's slot is left beside it.
+            await postgres_keys.check_series_owner(
+                conn, user_id, row[0], "delete points of", "UPDATE"
+            )
             cursor = await conn.execute("DELETE FROM points WHERE id = %s", (point_id,))
             if cursor.rowcount:  # not deleted meanwhile by another server
                 await add_to_counts(conn, slot, {row[0]: -1})
