@@ -9,7 +9,7 @@ read as ``json``, not ``jsonb``, which keeps each value's text (1e300, -0.0) as 
 import orjson
 
 from ..domain import FieldInfo, FieldSummary, PointKey, PointRange
-from .postgres_rollups import JSON_DOC, number_from_pg
+from .postgres_rollups import JSON_DOC, number_from_text, value_from_json
 from .postgres_writer import Connection
 from .rollups import HOUR_US
 from .sqlite_reads import RowText
@@ -17,13 +17,15 @@ from .sqlite_reads import RowText
 # The ISO time of a stored document, always 32 characters, right after its ids.
 _ISO_TIME = 'substr(doc, strpos(doc, \'"timestamp":"\') + 13, 32)'
 _FIELDS = f"({JSON_DOC} -> 'fields')"
+# Row texts read the point's fields from ``f``, parsed once per row by points_chunk.
+_F = "f"
 
 DOCUMENT = RowText("doc")
 
 
 def document_with_fields(fields: tuple[str, ...]) -> RowText:
     """The point's document with only ``fields`` (those it has), in the order asked for."""
-    pairs = ", ".join(f"%s || ({_FIELDS} -> %s)::text" for _ in fields)
+    pairs = ", ".join(f"%s || ({_F} -> %s)::text" for _ in fields)
     params: list[object] = []
     for name in fields:
         params += (orjson.dumps(name).decode() + ":", name)
@@ -42,13 +44,13 @@ def csv_line(columns: tuple[str, ...], may_be_text: set[str]) -> RowText:
     for name in columns:
         if name in may_be_text:
             parts.append(
-                f"coalesce(CASE json_typeof({_FIELDS} -> %s) WHEN 'string' THEN "
-                f"'\"' || replace({_FIELDS} ->> %s, '\"', '\"\"') || '\"' "
-                f"ELSE ({_FIELDS} -> %s)::text END, '')"
+                f"coalesce(CASE json_typeof({_F} -> %s) WHEN 'string' THEN "
+                f"'\"' || replace({_F} ->> %s, '\"', '\"\"') || '\"' "
+                f"ELSE ({_F} -> %s)::text END, '')"
             )
             params += (name, name, name)
         else:
-            parts.append(f"coalesce(({_FIELDS} -> %s)::text, '')")
+            parts.append(f"coalesce(({_F} -> %s)::text, '')")
             params.append(name)
     return RowText(" || ',' || ".join(parts), tuple(params))
 
@@ -122,8 +124,10 @@ async def points_chunk(
     if last is not None:
         chunk_range = PointRange(rng.start_us, rng.end_us, rng.descending, None, last, rng.fields)
     conds, params = _where(series_id, chunk_range, after)
+    # OFFSET 0 keeps the subquery apart, so each document is parsed once, not once per cell.
     cursor = await conn.execute(
-        f"SELECT string_agg({row.sql}, %s {_order(rng)}) FROM points WHERE {' AND '.join(conds)}",
+        f"SELECT string_agg({row.sql}, %s {_order(rng)}) FROM (SELECT id, series_id, ts, doc, "
+        f"{_FIELDS} AS {_F} FROM points WHERE {' AND '.join(conds)} OFFSET 0) AS points",
         (*row.params, separator, *params),
     )
     found = await cursor.fetchone()
@@ -201,16 +205,18 @@ def _filter(
 
 # Over rows of (b, field, statistics, ends): one query per bucket and field. Rollups merge
 # like the view "hourly"; points break ties in time by id, as in every read.
-_ROLLUP_STATS = 'sum(count), sum("numeric"), sum(sum), min(min), max(max)'
+_ROLLUP_STATS = (
+    'sum(count)::bigint, sum("numeric")::bigint, sum(sum)::text, min(min)::text, max(max)::text'
+)
 _ROLLUP_ENDS = (
-    ", min(first_ts), (array_agg(first_value ORDER BY first_ts, slot))[1], max(last_ts), "
-    "(array_agg(last_value ORDER BY last_ts DESC, slot DESC))[1], "
+    ", min(first_ts), (array_agg(first_value ORDER BY first_ts, slot))[1]::text, max(last_ts), "
+    "(array_agg(last_value ORDER BY last_ts DESC, slot DESC))[1]::text, "
     "(array_agg(kind ORDER BY last_ts DESC, slot DESC))[1]"
 )
-_POINT_STATS = "count(*), count(v), sum(v), min(v), max(v)"
+_POINT_STATS = "count(*), count(v), sum(v)::text, min(v)::text, max(v)::text"
 _POINT_ENDS = (
-    ", min(ts), (array_agg(value ORDER BY ts, id))[1], max(ts), "
-    "(array_agg(value ORDER BY ts DESC, id DESC))[1], "
+    ", min(ts), (array_agg(value ORDER BY ts, id))[1]::text, max(ts), "
+    "(array_agg(value ORDER BY ts DESC, id DESC))[1]::text, "
     "(array_agg(kind ORDER BY ts DESC, id DESC))[1]"
 )
 # Each point's fields as rows (field, value, kind, v: the value if it is a number).
@@ -236,13 +242,13 @@ async def _grouped(
     for row in await cursor.fetchall():
         b, f, c, n, s, lo, hi = row[:7]
         summary = FieldSummary(
-            int(c), int(n), number_from_pg(s), number_from_pg(lo), number_from_pg(hi),  # type: ignore[arg-type]
+            c, n, number_from_text(s), number_from_text(lo), number_from_text(hi),
             0, None, 0, None, "",
         )  # fmt: skip
         if ends:
             ft, fv, lt, lv, kind = row[7:]
-            summary.first_us, summary.first = ft, number_from_pg(fv)
-            summary.last_us, summary.last, summary.kind = lt, number_from_pg(lv), kind
+            summary.first_us, summary.first = ft, value_from_json(fv)
+            summary.last_us, summary.last, summary.kind = lt, value_from_json(lv), kind
         found[b * scale, f] = summary
     return found
 

@@ -3,7 +3,7 @@
 -- of its own (slot = its backend pid), so writers of one series never wait for each other.
 -- Readers merge the slots (the view "hourly"); slots of writers that are gone are folded into
 -- slot 0 at startup. sum/min/max are numeric (a scale tells 3.0 from 3, see
--- postgres_rollups.number_from_pg); first/last values are json, not jsonb: json keeps a value's
+-- postgres_rollups.number_from_text); first/last values are json, not jsonb: json keeps a value's
 -- text as sent (1e300, -0.0, an escaped NUL in a string), jsonb would normalize or refuse it.
 CREATE TABLE rollups (
     series_id BIGINT NOT NULL,
