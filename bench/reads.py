@@ -4,20 +4,19 @@ The database is filled through the library (not timed), then read through the re
 keep-alive HTTP client; each figure is the median (and 90th percentile) of many requests. The
 ceiling is a bare Starlette endpoint sending the same number of bytes from memory.
 
-    .venv/bin/python bench/reads.py [--runs 3] [--record]
+    flock /tmp/timeseries-bench.lock .venv/bin/python bench/reads.py [--runs 3]
+        [--backend sqlite|postgresql] [--record]
 """
 
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import orjson
 
-from harness import ceiling, median, ours, record
+from harness import ceiling, fresh_database, median, ours, record
 from timeseries_api.domain import NewPoint, SeriesMeta, SeriesWrite
 from timeseries_api.storage import open_storage
 
@@ -26,10 +25,10 @@ SMALL_SERIES = 100
 SMALL_TOTAL = 110_000
 
 
-async def fill(database: Path) -> int:
+async def fill(database: str) -> int:
     """One series of 100,000 points (two fields, a minute apart) and 100 series holding 110,000
-    points in all. Returns the big series' id."""
-    storage = open_storage(f"sqlite:///{database}", sqlite_synchronous="normal")
+    points in all, in the database at a URL. Returns the big series' id."""
+    storage = open_storage(database, sqlite_synchronous="normal")
     await storage.open()
     start = 1_735_689_600_000_000  # 2025-01-01
     big = await storage.create_series(1, SeriesMeta("big", "bench", "bench"), start)
@@ -68,15 +67,15 @@ def p90(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     results: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="ts-bench-reads-") as tmp:
-        database = Path(tmp) / "reads.sqlite"
+    with fresh_database(args.backend) as database:
         big = asyncio.run(fill(database))
         for run in range(args.runs):
             with (
-                ours(1, f"sqlite:///{database}") as server,
+                ours(1, database) as server,
                 httpx.Client(base_url=server.url, timeout=60) as c,
             ):
                 points = c.get(f"/series/{big}").json()
@@ -108,7 +107,11 @@ def main() -> None:
     table = "\n".join(rows)
     print(table)
     if args.record:
-        record(f"Reads, {args.runs} runs", f"bench/reads.py --runs {args.runs}", table)
+        record(
+            f"Reads ({args.backend}), {args.runs} runs",
+            f"bench/reads.py --runs {args.runs} --backend {args.backend}",
+            table,
+        )
 
 
 if __name__ == "__main__":

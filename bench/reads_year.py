@@ -8,13 +8,13 @@ protocol); then each read is timed through HTTP with a keep-alive client, many t
 - the latest point;
 - all 1,000,000 points as CSV, streamed, with our server's memory (RSS) sampled meanwhile.
 
-    flock /tmp/timeseries-bench.lock .venv/bin/python bench/reads_year.py [--runs 3] [--record]
+    flock /tmp/timeseries-bench.lock .venv/bin/python bench/reads_year.py [--runs 3]
+        [--backend sqlite|postgresql] [--record]
 """
 
 import argparse
 import asyncio
 import statistics
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from harness import influxdb, median, ours, record
+from harness import fresh_database, influxdb, median, ours, record
 from timeseries_api.domain import NewPoint, SeriesMeta, SeriesWrite
 from timeseries_api.storage import open_storage
 
@@ -38,8 +38,8 @@ def fields(i: int) -> dict[str, float]:
     return {"temp_C": 20 + (i % 100) / 10, "batt_V": round(3.7 - (i % 7) / 100, 2)}
 
 
-async def fill_ours(database: Path) -> int:
-    storage = open_storage(f"sqlite:///{database}", sqlite_synchronous="normal")
+async def fill_ours(database: str) -> int:
+    storage = open_storage(database, sqlite_synchronous="normal")
     await storage.open()
     series_id = await storage.create_series(1, SeriesMeta("year", "bench", "bench"), START_US)
     for first in range(0, POINTS, BATCH):
@@ -125,6 +125,7 @@ def p90(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     ms: dict[str, list[float]] = {}
@@ -139,8 +140,7 @@ def main() -> None:
         "raw": "SELECT * FROM year LIMIT 100000",
         "latest": "SELECT * FROM year ORDER BY time DESC LIMIT 1",
     }
-    with tempfile.TemporaryDirectory(prefix="ts-bench-year-") as tmp:
-        database = Path(tmp) / "year.sqlite"
+    with fresh_database(args.backend) as database:
         began = time.perf_counter()
         sid = asyncio.run(fill_ours(database))
         print(f"filled ours in {time.perf_counter() - began:.1f} s", flush=True)
@@ -169,7 +169,7 @@ def main() -> None:
                     print(f"InfluxDB CSV: {lines:,} lines in {seconds:.2f} s", flush=True)
         for run in range(args.runs):
             with (
-                ours(1, f"sqlite:///{database}") as server,
+                ours(1, database) as server,
                 httpx.Client(base_url=server.url, timeout=300) as c,
             ):
                 assert len(c.get(ours_paths["raw"]).json()) == 100_000
@@ -219,8 +219,8 @@ def main() -> None:
     print(table)
     if args.record:
         record(
-            f"Reads of a year of 1,000,000 points, {args.runs} runs",
-            f"bench/reads_year.py --runs {args.runs}",
+            f"Reads of a year of 1,000,000 points ({args.backend}), {args.runs} runs",
+            f"bench/reads_year.py --runs {args.runs} --backend {args.backend}",
             table,
         )
 

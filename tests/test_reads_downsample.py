@@ -8,6 +8,7 @@ from statistics import fmean
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -272,6 +273,44 @@ def test_rollups_of_points_written_before_the_upgrade(tmp_path: Path, users_path
         check(got, expected_rows(points, HOUR_US))
         kinds = {f["name"]: f["type"] for f in get_json(client, f"/series/{sid}/fields")}
         assert kinds["temp"] == "float" and kinds["ok"] == "boolean" and kinds["note"] == "string"
+
+
+@pytest.mark.postgres
+def test_postgresql_rollups_of_points_written_before_the_upgrade(
+    users_path: Path, postgres_schema: str
+) -> None:
+    """Migration postgres/004 summarizes the points a database already holds, a point with an
+    escaped NUL among them."""
+    points = random_points(7, 400, 3 * DAY_US)
+    points.append((T0_US + 3 * DAY_US, {"note": "a\x00b"}))  # the latest
+    with psycopg.connect(postgres_schema, autocommit=True) as conn:
+        for version, name, sql in migrations("postgres"):
+            if version <= 3:
+                conn.execute(sql.encode())
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                    "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (version, name))
+        conn.execute(
+            'INSERT INTO series (id, owner_id, "desc", device_desc, device_id, created_us) '
+            "VALUES (1, 1, '', 'd', 'i', 0)"
+        )
+        conn.execute("INSERT INTO point_counts VALUES (1, 0, %s)", (len(points),))
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO points (id, series_id, ts, doc) VALUES (%s, 1, %s, %s)",
+                [(i + 1, ts, point_document(i + 1, 1, ts, orjson.dumps(fields)))
+                 for i, (ts, fields) in enumerate(points)],
+            )  # fmt: skip
+    with TestClient(create_app(Settings(database=postgres_schema, users=users_path))) as client:
+        got = get_json(client, "/series/1", every="1h", agg=",".join(AGGS))
+        check(got, expected_rows(points, HOUR_US))
+        fields = {f["name"]: f for f in get_json(client, "/series/1/fields")}
+        assert fields["temp"]["type"] == "float" and fields["ok"]["type"] == "boolean"
+        notes = sum(1 for _, f in points if "note" in f)
+        assert fields["note"]["type"] == "string" and fields["note"]["count"] == notes
+        assert get_json(client, "/series/1/latest")["fields"] == {"note": "a\x00b"}
 
 
 def test_series_created_by_line_protocol_are_summarized_too(client: TestClient) -> None:

@@ -144,3 +144,18 @@ def test_jsonp_wraps_reads_of_every_kind(client: TestClient, series_id: int) -> 
         response = client.get(f"/series/{series_id}", params={**params, "callback": "plot"})
         assert response.headers["content-type"] == "application/javascript"
         assert response.text.startswith("/**/plot([") and response.text.endswith("]);")
+
+
+def test_a_string_holding_nul_reads_in_every_format(client: TestClient, series_id: int) -> None:
+    """PostgreSQL's JSON functions cannot give NUL back: it reads as U+FFFD where a read takes
+    values apart (CSV, fields=), and exactly in whole documents; nothing fails."""
+    write(client, series_id, [(T0_US, {"s": "a\x00b", "v": 1}), (T0_US + 1, {"v": 2.5})])
+    assert get_json(client, f"/series/{series_id}")[0]["fields"] == {"s": "a\x00b", "v": 1}
+    response = client.get(f"/series/{series_id}", params={"format": "csv"})
+    assert response.status_code == 200, response.text
+    assert [r["v"] for r in read_csv(response.text)] == ["1", "2.5"]
+    got = get_json(client, f"/series/{series_id}", fields="s")
+    assert len(got) == 1 and got[0]["fields"]["s"] in ("a\x00b", "a\ufffdb")
+    for every in ("1h", "30m"):  # from the rollups, and from the points
+        hourly = get_json(client, f"/series/{series_id}", every=every, agg="first,last,sum")
+        assert hourly[0]["fields"] == {"v": {"first": 1, "last": 2.5, "sum": 3.5}}

@@ -1,12 +1,16 @@
 """Several server processes on one database, as behind a load balancer: no write lost or doubled."""
 
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from .conftest import ROBIN_TOKEN, start_server
+from .reads import HOUR_US, T0_US, iso
 
 WRITERS_PER_SERVER = 6
 REQUESTS_PER_WRITER = 40
@@ -142,3 +146,80 @@ def test_point_counts_survive_restarts_of_every_server(
             assert httpx.get(server.url + "/points/count").json() == 9 * (round_ + 1)
     finally:
         server.stop()
+
+
+def _expected_hours(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every aggregate per hour and field, computed here from the points (in read order)."""
+    hours: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for point in points:
+        ts_us = int(datetime.fromisoformat(point["timestamp"]).timestamp()) * 1_000_000
+        for name, value in point["fields"].items():
+            hours[ts_us - ts_us % HOUR_US][name].append(value)
+    return [
+        {"timestamp": iso(hour), "fields": {
+            name: {"count": len(v), "sum": sum(v), "min": min(v), "max": max(v),
+                   "first": v[0], "last": v[-1]}
+            for name, v in sorted(hours[hour].items())
+        }}
+        for hour in sorted(hours)
+    ]  # fmt: skip
+
+
+def test_hourly_summaries_merge_both_servers_writes_and_survive_restarts(
+    tmp_path: Path, database_url: str, users_path: Path
+) -> None:
+    """On PostgreSQL each writer merges summaries into rows of its own; reads merge them, a
+    deleted point recomputes its hour across them, and restarts fold them into one."""
+    servers = [start_server(tmp_path, database_url, users_path, env=None) for _ in range(2)]
+    try:
+        series_id = httpx.put(
+            servers[0].url + "/series/new",
+            json={"token": ROBIN_TOKEN, "device_desc": "d", "device_id": "i"},
+        ).json()
+
+        def writer(n: int) -> None:
+            """Points of every writer fall in the same hours: integers and exact floats."""
+            with httpx.Client(base_url=servers[n % 2].url, timeout=30) as http:
+                for i in range(20):
+                    point = {"timestamp": T0_US + (i * 4 + n) * 180_000_000,
+                             "fields": {"n": n * 100 + i, "x": i / 4}}  # fmt: skip
+                    body = {"token": ROBIN_TOKEN, "series_id": series_id, "precision": "us",
+                            "points": [point]}  # fmt: skip
+                    response = http.post("/point/new", json=body)
+                    assert response.status_code == 201, response.text
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(writer, range(4)))
+
+        def check_every_server() -> None:
+            for server in servers:
+                points = httpx.get(f"{server.url}/series/{series_id}").json()
+                got = httpx.get(
+                    f"{server.url}/series/{series_id}",
+                    params={"every": "1h", "agg": "count,sum,min,max,first,last"},
+                ).json()
+                expected = _expected_hours(points)
+                assert got == expected
+                types = [type(v) for row in got for f in row["fields"].values() for v in f.values()]
+                assert types == [
+                    type(v) for row in expected for f in row["fields"].values() for v in f.values()
+                ]
+                fields = httpx.get(f"{server.url}/series/{series_id}/fields").json()
+                assert [(f["name"], f["type"], f["count"]) for f in fields] == [
+                    ("n", "integer", len(points)),
+                    ("x", "float", len(points)),
+                ]
+
+        check_every_server()
+        first = httpx.get(f"{servers[0].url}/series/{series_id}").json()[0]["id"]
+        deleted = httpx.request(
+            "DELETE", f"{servers[1].url}/point/{first}", json={"token": ROBIN_TOKEN}
+        )
+        assert deleted.status_code == 204
+        check_every_server()
+        for server in servers:
+            server.restart()
+        check_every_server()
+    finally:
+        for server in servers:
+            server.stop()

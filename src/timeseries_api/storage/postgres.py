@@ -8,14 +8,27 @@ cache only ever holds ids that the writer checks again.
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from ..domain import DeviceKey, SeriesInfo, SeriesKey, SeriesMeta, SeriesWrite
+from ..domain import (
+    DeviceKey,
+    FieldInfo,
+    FieldSummary,
+    PointKey,
+    PointRange,
+    PointText,
+    SeriesChanges,
+    SeriesInfo,
+    SeriesKey,
+    SeriesMeta,
+    SeriesWrite,
+)
 from ..errors import NotFound, Unavailable
-from . import postgres_keys
+from . import postgres_keys, postgres_reads
 from .base import (
     ID_TABLES,
     KEY_ROW_COLUMNS,
@@ -26,6 +39,7 @@ from .base import (
     series_from_row,
 )
 from .migrations import migrations
+from .postgres_rollups import fold_rollup_slots, rebuild_rollups, recompute_hour
 from .postgres_writer import (
     Connection,
     CopyPointWrite,
@@ -34,18 +48,21 @@ from .postgres_writer import (
     copy_text,
     unavailable_from_pg,
 )
+from .rollups import HOUR_US, merge_all, split_for_rollups
 from .sqlite_points import PointIds, prepare
+from .streaming import Chunk, stream_chunks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Points per streamed chunk (read at each chunk, so tests can make it small).
 CHUNK_POINTS = 10_000
 READ_CONNECTIONS = 8
 MAX_CACHED_KEYS = 100_000
 MIN_TS = -(2**63)
 MAX_TS = 2**63 - 1
 # Everything of a series, deleted with it (the series row last).
-SERIES_PARTS = (("points", "series_id"), ("point_counts", "series_id"),
+SERIES_PARTS = (("points", "series_id"), ("point_counts", "series_id"), ("rollups", "series_id"),
                 ("device_keys", "series_id"), ("series", "id"))  # fmt: skip
 # A series' point count is the sum of its writers' slots (see migration 003).
 SERIES_SELECT = series_columns(
@@ -82,6 +99,7 @@ class PostgresStorage(Storage):
             async with await psycopg.AsyncConnection.connect(self.conninfo) as conn:
                 await migrate(conn)
                 await fold_count_slots(conn)
+                await fold_rollup_slots(conn)
             await self._pool.open(wait=True, timeout=30)
             await self._writer.start()
         except psycopg.Error as exc:
@@ -151,47 +169,100 @@ class PostgresStorage(Storage):
 
         await self._writer.submit(delete)
 
-    async def series_points_json(
-        self, series_id: int, start_us: int | None, end_us: int | None
+    async def update_series(
+        self, user_id: int, series_id: int, changes: SeriesChanges
+    ) -> SeriesInfo:
+        columns = {
+            "desc": changes.desc, "device_desc": changes.device_desc,
+            "device_id": changes.device_id,
+        }  # fmt: skip
+        given = {name: value for name, value in columns.items() if value is not None}
+
+        async def update(conn: Connection, slot: int) -> SeriesInfo:
+            await postgres_keys.check_series_owner(conn, user_id, series_id, "edit")
+            if given:
+                assignments = ", ".join(f'"{name}" = %s' for name in given)
+                await conn.execute(
+                    f"UPDATE series SET {assignments} WHERE id = %s", (*given.values(), series_id)
+                )
+            cursor = await conn.execute(
+                f"SELECT {SERIES_SELECT} FROM series WHERE id = %s", (series_id,)
+            )
+            return series_from_row(await cursor.fetchone())  # type: ignore[arg-type]
+
+        info: SeriesInfo = await self._writer.submit(update)
+        return info
+
+    async def points_text(
+        self, series_id: int, points: PointRange, text: PointText
     ) -> AsyncIterator[bytes]:
+        if text.csv_columns is not None:
+            may_be_text = await self._read(
+                lambda c: postgres_reads.fields_with_non_numbers(c, series_id)
+            )
+            row = postgres_reads.csv_line(text.csv_columns, may_be_text)
+        elif points.fields:
+            row = postgres_reads.document_with_fields(points.fields)
+        else:
+            row = postgres_reads.DOCUMENT
+
+        def read_after(after: PointKey | None) -> Awaitable[Chunk]:
+            return self._read(
+                lambda c: postgres_reads.points_chunk(
+                    c, series_id, points, after, row, text.separator, CHUNK_POINTS
+                )
+            )
+
+        async with aclosing(stream_chunks(read_after, points.after)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def page_end(self, series_id: int, points: PointRange, limit: int) -> PointKey | None:
+        return await self._read(
+            lambda c: postgres_reads.nth_key(c, series_id, points, points.after, limit)
+        )
+
+    async def latest_point_json(self, series_id: int) -> str | None:
+        return await self._read(lambda c: postgres_reads.latest_document(c, series_id))
+
+    async def count_series_points(
+        self, series_id: int, start_us: int | None, end_us: int | None
+    ) -> int:
+        if start_us is None and end_us is None:
+            return (await self.get_series(series_id)).count
         start = MIN_TS if start_us is None else start_us
         end = MAX_TS if end_us is None else end_us
-        after = (start, -1)
-        while True:
-            chunk, after_next = await self._points_chunk(series_id, after, end)
-            if chunk is None:
-                return
-            yield chunk.encode()
-            if after_next is None:
-                return
-            after = after_next
+        return await self._read(lambda c: postgres_reads.count_in_range(c, series_id, start, end))
 
-    async def _points_chunk(
-        self, series_id: int, after: tuple[int, int], end: int
-    ) -> tuple[str | None, tuple[int, int] | None]:
-        """Up to CHUNK_POINTS documents after the (ts, id) key ``after``, and the next key."""
-        after_ts, after_id = after
-        try:
-            async with self._pool.connection() as conn:
-                # The chunk's last key first, so the documents query has a closed range (see
-                # the SQLite backend).
-                cursor = await conn.execute(
-                    "SELECT ts, id FROM points WHERE series_id = %s AND (ts, id) > (%s, %s) "
-                    "AND ts <= %s ORDER BY ts, id OFFSET %s LIMIT 1",
-                    (series_id, after_ts, after_id, end, CHUNK_POINTS - 1),
+    async def series_fields(self, series_id: int) -> list[FieldInfo]:
+        return await self._read(lambda c: postgres_reads.field_infos(c, series_id))
+
+    async def aggregate(
+        self,
+        series_id: int,
+        every_us: int,
+        offset_us: int,
+        span: tuple[int | None, int | None],
+        fields: tuple[str, ...] | None,
+        ends: bool = True,
+    ) -> dict[tuple[int, str], FieldSummary]:
+        hours, edges = split_for_rollups(every_us, offset_us, span)
+
+        async def query(c: Connection) -> dict[tuple[int, str], FieldSummary]:
+            found: dict[tuple[int, str], FieldSummary] = {}
+            if hours is not None:
+                every_h, offset_h = every_us // HOUR_US, offset_us // HOUR_US
+                found = await postgres_reads.rollup_summaries(
+                    c, series_id, every_h, offset_h, hours, fields, ends
                 )
-                bound = await cursor.fetchone()
-                last = (end, MAX_TS) if bound is None else (bound[0], bound[1])
-                cursor = await conn.execute(
-                    "SELECT string_agg(doc, ',' ORDER BY ts, id) FROM points WHERE series_id = %s "
-                    "AND (ts, id) > (%s, %s) AND (ts, id) <= (%s, %s)",
-                    (series_id, after_ts, after_id, *last),
+            for edge in edges:
+                part = await postgres_reads.point_summaries(
+                    c, series_id, every_us, offset_us, edge, fields, ends
                 )
-                row = await cursor.fetchone()
-        except psycopg.Error as exc:
-            raise unavailable_from_pg(exc) from exc
-        assert row is not None
-        return row[0], (None if bound is None else last)
+                merge_all(found, part.items())
+            return found
+
+        return await self._read(query)
 
     # -- points ------------------------------------------------------------------------------
 
@@ -242,14 +313,21 @@ class PostgresStorage(Storage):
 
     async def delete_point(self, user_id: int, point_id: int) -> None:
         async def delete(conn: Connection, slot: int) -> None:
-            cursor = await conn.execute("SELECT series_id FROM points WHERE id = %s", (point_id,))
+            cursor = await conn.execute(
+                "SELECT series_id, ts FROM points WHERE id = %s", (point_id,)
+            )
             row = await cursor.fetchone()
             if row is None:
                 raise NotFound(f"point {point_id} does not exist")
-            await postgres_keys.check_series_owner(conn, user_id, row[0], "delete points of")
+            # FOR UPDATE: writers of the series commit first and wait for us, so the hour's
+            # summary is recomputed from every point and no writer's slot is left beside it.
+            await postgres_keys.check_series_owner(
+                conn, user_id, row[0], "delete points of", "UPDATE"
+            )
             cursor = await conn.execute("DELETE FROM points WHERE id = %s", (point_id,))
             if cursor.rowcount:  # not deleted meanwhile by another server
                 await add_to_counts(conn, slot, {row[0]: -1})
+                await recompute_hour(conn, slot, row[0], row[1] // HOUR_US)
 
         await self._writer.submit(delete)
 
@@ -382,6 +460,7 @@ class PostgresStorage(Storage):
                 "INSERT INTO point_counts (series_id, slot, n) "
                 "SELECT series_id, 0, count(*) FROM points GROUP BY series_id"
             )
+            await rebuild_rollups(conn)
             for table in ("series", "device_keys"):
                 await conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest("

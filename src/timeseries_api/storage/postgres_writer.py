@@ -15,18 +15,20 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from ..domain import SeriesKey
+from ..domain import FieldSummary, SeriesKey
 from ..errors import BadInput, TimeseriesError, Unavailable
 from ..timeparse import now_us
 from .base import series_meta_for_key
 from .documents import assemble
 from .group_commit import MAX_OPERATIONS_PER_COMMIT, Outcome
+from .postgres_rollups import add_to_rollups
+from .rollups import merge_all
 from .sqlite_points import PointIds, PointWrite, PreparedWrite, check_writes
 
 log = logging.getLogger(__name__)
@@ -227,6 +229,9 @@ async def write_points(
     named = sorted({w.series_id for op in operations for w in op.writes if w.series_id})
     owners = await _owners(conn, named) if named else {}
     added: dict[int, int] = {}
+    # Merged here (PostgreSQL refuses to update a row twice in one statement), into copies: a
+    # batch that meets a deadlock runs again from the same writes.
+    summaries: dict[tuple[int, str, int], FieldSummary] = {}
     texts: list[str] = []
     outcomes: list[Outcome] = []
     created: dict[tuple[int, SeriesKey], int] = {}
@@ -248,8 +253,13 @@ async def write_points(
             point_ids.append(write_ids)
             series_ids.append(series_id)
             added[series_id] = added.get(series_id, 0) + len(write_ids)
+            merge_all(
+                summaries,
+                (((series_id, f, h), replace(s)) for (f, h), s in write.summaries.items()),
+            )
         outcomes.append((True, (point_ids, series_ids)))
     await add_to_counts(conn, slot, added)
+    await add_to_rollups(conn, slot, summaries)
     if texts:
         async with conn.cursor().copy("COPY points (id, series_id, ts, doc) FROM STDIN") as copy:
             await copy.write("".join(texts))

@@ -9,8 +9,9 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from pathlib import Path
 from typing import TypeVar
 
@@ -57,9 +58,9 @@ from .sqlite_reads import (
     rollup_summaries,
 )
 from .sqlite_rollups import drop_rollups, rebuild_rollups, recompute_hour
+from .streaming import Chunk, stream_chunks
 
 T = TypeVar("T")
-Chunk = tuple[str | None, PointKey | None]  # rows of text, and the key to continue after
 log = logging.getLogger(__name__)
 
 READ_THREADS = 4
@@ -235,26 +236,15 @@ class SQLiteStorage(Storage):
         else:
             row = DOCUMENT
 
-        def read_after(after: PointKey | None) -> "asyncio.Future[Chunk]":
-            return asyncio.ensure_future(
-                self._read(lambda c: points_chunk(c, series_id, points, after, row, text.separator))
+        def read_after(after: PointKey | None) -> Awaitable[Chunk]:
+            return self._read(
+                lambda c: points_chunk(c, series_id, points, after, row, text.separator)
             )
 
-        # The next chunk is read while this one is sent: the query runs in a reader thread
-        # (SQLite releases the GIL) while the event loop writes to the socket.
-        pending = read_after(points.after)
-        try:
-            while True:
-                chunk, after_next = await pending
-                if chunk is None:
-                    return
-                if after_next is not None:
-                    pending = read_after(after_next)
-                yield chunk.encode()
-                if after_next is None:
-                    return
-        finally:
-            pending.cancel()  # the client went away: no one wants the next chunk
+        # Each query runs in a reader thread (SQLite releases the GIL) while the loop sends.
+        async with aclosing(stream_chunks(read_after, points.after)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     async def page_end(self, series_id: int, points: PointRange, limit: int) -> PointKey | None:
         return await self._read(lambda c: nth_key(c, series_id, points, points.after, limit))
