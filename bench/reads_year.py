@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psycopg
 
 from harness import fresh_database, influxdb, median, ours, record
 from timeseries_api.domain import NewPoint, SeriesMeta, SeriesWrite
@@ -49,6 +50,10 @@ async def fill_ours(database: str) -> int:
         ]
         await storage.write_points([SeriesWrite(1, series_id, points)])
     await storage.close()
+    if database.startswith("postgresql"):
+        # What autovacuum does soon after a bulk load: without statistics the planner guesses.
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
     return series_id
 
 
