@@ -49,7 +49,7 @@ from .postgres_writer import (
     unavailable_from_pg,
 )
 from .rollups import HOUR_US, merge_all, split_for_rollups
-from .sqlite_points import PointIds, prepare
+from .sqlite_points import PointIds, prepare_writes
 from .streaming import Chunk, stream_chunks
 
 log = logging.getLogger(__name__)
@@ -267,16 +267,7 @@ class PostgresStorage(Storage):
     # -- points ------------------------------------------------------------------------------
 
     async def write_points(self, writes: Sequence[SeriesWrite]) -> list[list[int]]:
-        series_ids = [
-            w.series_id if w.series_id is not None else await self._series_for_key(w)
-            for w in writes
-        ]
-        known = sum(len(w.points) for w, sid in zip(writes, series_ids, strict=True) if sid)
-        next_id = await self._ids.take(known) if known else 0
-        prepared = []
-        for write, series_id in zip(writes, series_ids, strict=True):
-            ready, next_id = prepare(write, series_id, next_id)
-            prepared.append(ready)
+        prepared = await prepare_writes(writes, self._series_for_key, self._ids)
         texts = [copy_text(ready.params) for ready in prepared]
         outcome: tuple[list[list[int]], list[int]]
         outcome = await self._writer.submit(CopyPointWrite(prepared, texts))

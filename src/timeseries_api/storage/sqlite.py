@@ -43,7 +43,7 @@ from .base import (
 from .group_commit import Transaction, WriteThread, unavailable_from
 from .migrations import migrations
 from .rollups import HOUR_US, merge_all, split_for_rollups
-from .sqlite_points import PointIds, PointWrite, find_series_by_key, prepare, reserve_ids
+from .sqlite_points import PointIds, PointWrite, find_series_by_key, prepare_writes, reserve_ids
 from .sqlite_reads import (
     DOCUMENT,
     count_in_range,
@@ -290,16 +290,7 @@ class SQLiteStorage(Storage):
     # -- points ------------------------------------------------------------------------------
 
     async def write_points(self, writes: Sequence[SeriesWrite]) -> list[list[int]]:
-        series_ids = [
-            w.series_id if w.series_id is not None else await self._series_for_key(w)
-            for w in writes
-        ]
-        known = sum(len(w.points) for w, sid in zip(writes, series_ids, strict=True) if sid)
-        next_id = await self._ids.take(known) if known else 0
-        prepared = []
-        for write, series_id in zip(writes, series_ids, strict=True):
-            ready, next_id = prepare(write, series_id, next_id)
-            prepared.append(ready)
+        prepared = await prepare_writes(writes, self._series_for_key, self._ids)
         ids: list[list[int]] = await self._writer.submit(PointWrite(prepared))
         for ready in prepared:  # learn the ids of series the writer found or created
             if ready.key is not None and ready.series_id is not None:

@@ -90,6 +90,26 @@ class PreparedWrite:
     ids: list[int] = field(default_factory=list)
 
 
+async def prepare_writes(
+    writes: Sequence[SeriesWrite],
+    series_for_key: Callable[[SeriesWrite], Awaitable[int | None]],
+    ids: PointIds,
+) -> list[PreparedWrite]:
+    """Render every write of a request, on either backend: series named by a line protocol key
+    are looked up (``series_for_key``; None when the key names no series yet, which the writer
+    then creates), and ids come from this process's block."""
+    series_ids = [
+        w.series_id if w.series_id is not None else await series_for_key(w) for w in writes
+    ]
+    known = sum(len(w.points) for w, sid in zip(writes, series_ids, strict=True) if sid)
+    next_id = await ids.take(known) if known else 0
+    prepared = []
+    for write, series_id in zip(writes, series_ids, strict=True):
+        ready, next_id = prepare(write, series_id, next_id)
+        prepared.append(ready)
+    return prepared
+
+
 def prepare(write: SeriesWrite, series_id: int | None, first_id: int) -> tuple[PreparedWrite, int]:
     """Render a write's documents and INSERT parameters; returns it and the next free id."""
     rests = [(p.ts_us, document_rest(p.ts_us, p.fields_json)) for p in write.points]
