@@ -59,6 +59,18 @@ class SeriesWrite:
     series_id: int | None
     points: "Sequence[NewPoint]"
     key: SeriesKey | None = None
+    columns: "FieldColumns | None" = None  # the points' fields, when parsed as columns
+
+
+@dataclass(frozen=True, slots=True)
+class FieldColumns:
+    """The fields of a write's points as columns: every point has the same fields, each field
+    values of one kind (``float``, ``integer``, ``boolean`` or ``string``), in point order.
+    Storage summarizes columns without a dict per point."""
+
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    values: "Sequence[Sequence[object]]"
 
 
 class NewPoint(NamedTuple):

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import orjson
 
-from ..domain import NewPoint, SeriesKey, SeriesWrite
+from ..domain import FieldColumns, NewPoint, SeriesKey, SeriesWrite
 from ..errors import BadInput
 from ..timeparse import TimeWindow
 from .json_body import (
@@ -27,6 +27,7 @@ from .line_protocol import (
     parse_line_at,
     precision_scale,
 )
+from .line_protocol_bulk import bulk_points
 
 SERIES_ID_TAG = "series_id"
 
@@ -40,30 +41,47 @@ class LineBatch:
 
     points: dict[_Target, list[NewPoint]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    columns: dict[_Target, FieldColumns] = field(default_factory=dict)  # fast path only
 
     def series_writes(self, user_id: int, bucket: str) -> list[SeriesWrite]:
         """One write per series, in the order the series first appear."""
         writes = []
         for target, points in self.points.items():
+            columns = self.columns.get(target)
             if isinstance(target, int):
-                writes.append(SeriesWrite(user_id, target, points))
+                writes.append(SeriesWrite(user_id, target, points, None, columns))
             else:
                 key = SeriesKey(bucket, target[0], target[1])
-                writes.append(SeriesWrite(user_id, None, points, key))
+                writes.append(SeriesWrite(user_id, None, points, key, columns))
         return writes
 
 
 def points_from_lines(body: bytes, precision: str, window: TimeWindow, now_us: int) -> LineBatch:
-    """Parse a line protocol body; bad lines become messages, good ones points."""
+    """Parse a line protocol body; bad lines become messages, good ones points.
+
+    A body of plain lines takes the fast path (``bulk_points``), which reads it exactly as
+    :func:`points_line_by_line` does; any other body is read line by line.
+    """
     try:
         scale = precision_scale(precision)
     except LineProtocolError as exc:
         raise BadInput(str(exc)) from None
-    lines = body_lines(body)
+    text = body.decode("utf-8", "replace")
+    fast = bulk_points(text, scale, window, now_us, _target)
+    if fast is None:
+        return points_line_by_line(text, scale, window, now_us)
+    return LineBatch(
+        {target: points for target, (points, _) in fast.items()},
+        columns={target: columns for target, (_, columns) in fast.items()},
+    )
+
+
+def points_line_by_line(text: str, scale: int, window: TimeWindow, now_us: int) -> LineBatch:
+    """Parse a body one line at a time (``scale``: nanoseconds per unit of its timestamps)."""
     batch = LineBatch()
     checked_names: set[tuple[str, ...]] = set()  # lines of a series repeat their field names
     index = 0
-    for number, line in lines:
+    for number, line in body_lines(text):
         parsed = parse_line_at(number, line, scale)
         if isinstance(parsed, LineError):
             batch.errors.append(str(parsed))

@@ -113,7 +113,7 @@ async def prepare_writes(
 def prepare(write: SeriesWrite, series_id: int | None, first_id: int) -> tuple[PreparedWrite, int]:
     """Render a write's documents and INSERT parameters; returns it and the next free id."""
     rests = [(p.ts_us, document_rest(p.ts_us, p.fields_json)) for p in write.points]
-    summaries = summarize_points(write.points)
+    summaries = summarize_points(write.points, write.columns)
     prepared = PreparedWrite(write.user_id, series_id, write.key, rests, summaries)
     if series_id is not None:
         prepared.ids = list(range(first_id, first_id + len(rests)))
