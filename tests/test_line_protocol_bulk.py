@@ -112,7 +112,27 @@ odd_name = st.sampled_from(["temp C", "a=b", "é", "#x", '"q"', "x,y", ""])
 name = st.one_of([identifier] * 9 + [odd_name])  # mostly plain names, sometimes not
 value_kinds = [
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
-    st.sampled_from(["1", "1.", ".5", "-.5", "-0", "01", "1e5", "1E+5", "1.5e-3", "+1", "1e400"]),
+    st.sampled_from(
+        [
+            "1",
+            "1.",
+            ".5",
+            "-.5",
+            "-0",
+            "01",
+            "1e5",
+            "1E+5",
+            "1.5e-3",
+            "+1",
+            "1e400",
+            "1.2.3",
+            ".",
+            "-.",
+            "1.e5",
+            ".5e1",
+            "1e-99",
+        ]
+    ),
     st.integers(-(2**63), 2**63 - 1).map(lambda i: f"{i}i"),
     st.integers(-(10**6), 10**6).map(lambda i: f"{i}i"),
     st.integers(0, 2**64).map(lambda i: f"{i}u"),

@@ -2,13 +2,18 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from timeseries_api.errors import BadInput
+from timeseries_api.storage.documents import documents, point_document
 from timeseries_api.timeparse import (
     MAX_US,
     MIN_US,
     TimeWindow,
+    format_many,
     format_us,
     format_us_at,
     parse_duration,
@@ -27,6 +32,33 @@ EDGES = [MIN_US, MIN_US + 1, -86_400_000_001, -1, 0, 1, 999_999, 1_000_000, 86_3
 def test_format_us_is_isoformat_with_microseconds(us: int) -> None:
     expected = (EPOCH + timedelta(microseconds=us)).isoformat(timespec="microseconds")
     assert format_us(us) == expected
+
+
+@given(
+    st.lists(st.integers(MIN_US, MAX_US) | st.integers(-(10**9), 10**9) | st.sampled_from(EDGES))
+)
+def test_format_many_formats_each_time_as_format_us(times: list[int]) -> None:
+    assert format_many(times) == [format_us(us) for us in times]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 2**63 - 1),
+            st.integers(-(10**15), 10**17),
+            st.dictionaries(st.text(max_size=3), st.integers(-(2**63), 2**63 - 1), max_size=2),
+        )
+    ),
+    st.integers(1, 2**63 - 1),
+)
+def test_documents_of_many_points_are_each_point_document(
+    points: list[tuple[int, int, dict[str, object]]], series_id: int
+) -> None:
+    ids, times, fields = ([p[i] for p in points] for i in range(3))
+    texts = [orjson.dumps(f) for f in fields]
+    assert documents(ids, series_id, times, [t.decode() for t in texts]) == [
+        point_document(i, series_id, t, f) for i, t, f in zip(ids, times, texts, strict=True)
+    ]
 
 
 @pytest.mark.parametrize("us", EDGES)

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import orjson
 
@@ -80,6 +80,29 @@ class NewPoint(NamedTuple):
     ts_us: int
     fields_json: bytes
     fields: Mapping[str, object] | None = None
+
+
+class PointColumns(Sequence[NewPoint]):
+    """Points held as two columns, times and fields as JSON: a parser that produces columns
+    hands them to storage without building a tuple per point."""
+
+    __slots__ = ("times", "fields_json")
+
+    def __init__(self, times: list[int], fields_json: list[bytes]) -> None:
+        self.times = times
+        self.fields_json = fields_json
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @overload
+    def __getitem__(self, index: int) -> NewPoint: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[NewPoint]: ...
+    def __getitem__(self, index: int | slice) -> NewPoint | list[NewPoint]:
+        if isinstance(index, slice):
+            return list(map(NewPoint, self.times[index], self.fields_json[index]))
+        return NewPoint(self.times[index], self.fields_json[index])
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ A measurement and its tag set name a series; a line tagged ``series_id=N`` goes 
 series N instead, which is how line protocol and the seed API share a series.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -39,7 +39,7 @@ _Target = tuple[str, tuple[tuple[str, str], ...]] | int
 class LineBatch:
     """The valid points of a body, by series, and a message for each line that was not."""
 
-    points: dict[_Target, list[NewPoint]] = field(default_factory=dict)
+    points: dict[_Target, Sequence[NewPoint]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     columns: dict[_Target, FieldColumns] = field(default_factory=dict)  # fast path only
 
@@ -79,6 +79,7 @@ def points_from_lines(body: bytes, precision: str, window: TimeWindow, now_us: i
 def points_line_by_line(text: str, scale: int, window: TimeWindow, now_us: int) -> LineBatch:
     """Parse a body one line at a time (``scale``: nanoseconds per unit of its timestamps)."""
     batch = LineBatch()
+    points: dict[_Target, list[NewPoint]] = {}
     checked_names: set[tuple[str, ...]] = set()  # lines of a series repeat their field names
     index = 0
     for number, line in body_lines(text):
@@ -106,7 +107,8 @@ def points_line_by_line(text: str, scale: int, window: TimeWindow, now_us: int) 
         if isinstance(target, str):
             batch.errors.append(f"{_where(index, measurement)}: {target}")
             continue
-        batch.points.setdefault(target, []).append(NewPoint(ts_us, orjson.dumps(fields), fields))
+        points.setdefault(target, []).append(NewPoint(ts_us, orjson.dumps(fields), fields))
+    batch.points.update(points)
     return batch
 
 

@@ -5,23 +5,42 @@ Reads are the hot path (a chart of 100,000 points must come back in milliseconds
 those exact bytes: the JSON a client sees is identical whichever backend serves it.
 """
 
-from ..timeparse import format_us
+from collections.abc import Sequence
+from itertools import repeat
+
+from ..timeparse import format_us, iso_pieces
 
 
-def document_rest(ts_us: int, fields_json: bytes) -> str:
-    """Everything of a point's document after its ids: ``,"timestamp":...,"fields":{...}}``.
+def documents(
+    point_ids: Sequence[int], series_id: int, times: Sequence[int], fields: Sequence[str]
+) -> list[str]:
+    """The documents of many points of one series (``fields``: each point's fields as JSON).
 
-    Rendered before a write is queued, so that the single writer, which every server process
-    waits for, only has to put the ids in front (``assemble``).
+    The same text as :func:`point_document` for each, built a column at a time by C-level
+    joins: formatting each point in Python cost more than parsing it.
     """
-    return f',"timestamp":"{format_us(ts_us)}","fields":{fields_json.decode()}}}'
-
-
-def assemble(point_id: int, series_id: int, rest: str) -> str:
-    """The complete document from its ids and its rest."""
-    return f'{{"id":{point_id},"series_id":{series_id}{rest}'
+    dates, seconds, micros = iso_pieces(times)
+    return list(
+        map(
+            "".join,
+            zip(
+                repeat('{"id":'),
+                map(str, point_ids),
+                repeat(f',"series_id":{series_id},"timestamp":"'),
+                dates,
+                seconds,
+                micros,
+                repeat('+00:00","fields":'),
+                fields,
+                repeat("}"),
+            ),
+        )
+    )
 
 
 def point_document(point_id: int, series_id: int, ts_us: int, fields_json: bytes) -> str:
     """The seed's point object as JSON text: ``{"id", "series_id", "timestamp", "fields"}``."""
-    return assemble(point_id, series_id, document_rest(ts_us, fields_json))
+    return (
+        f'{{"id":{point_id},"series_id":{series_id},"timestamp":"{format_us(ts_us)}",'
+        f'"fields":{fields_json.decode()}}}'
+    )

@@ -25,11 +25,10 @@ from ..domain import FieldSummary, SeriesKey
 from ..errors import BadInput, TimeseriesError, Unavailable
 from ..timeparse import now_us
 from .base import series_meta_for_key
-from .documents import assemble
 from .group_commit import MAX_OPERATIONS_PER_COMMIT, Outcome
 from .postgres_rollups import add_to_rollups
 from .rollups import merge_all
-from .sqlite_points import PointIds, PointWrite, PreparedWrite, check_writes
+from .sqlite_points import PointIds, PointWrite, PreparedWrite, check_writes, point_rows
 
 log = logging.getLogger(__name__)
 
@@ -270,12 +269,9 @@ async def _render(
     write: PreparedWrite, series_id: int, ids: PointIds
 ) -> tuple[list[int], list[Any]]:
     """Ids and rows for a write whose series was only found in the transaction."""
-    first = await ids.take(len(write.points))
-    point_ids = list(range(first, first + len(write.points)))
-    params: list[Any] = []
-    for pid, (ts_us, rest) in zip(point_ids, write.points, strict=True):
-        params += (pid, series_id, ts_us, assemble(pid, series_id, rest))
-    return point_ids, params
+    first = await ids.take(len(write.times))
+    point_ids = list(range(first, first + len(write.times)))
+    return point_ids, point_rows(point_ids, series_id, write.times, write.fields)
 
 
 async def _series_for_key(

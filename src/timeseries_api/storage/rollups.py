@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 
 import orjson
 
-from ..domain import FieldColumns, FieldSummary, NewPoint
+from ..domain import FieldColumns, FieldSummary, NewPoint, PointColumns
 
 HOUR_US = 3_600_000_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -71,7 +71,7 @@ def summarize_points(
     """:func:`summarize` for points on their way to storage, from their ``columns`` when the
     parser gave them."""
     if columns is not None:
-        times = [p.ts_us for p in points]
+        times = points.times if isinstance(points, PointColumns) else [p.ts_us for p in points]
         if all(map(le, times, islice(times, 1, None))):
             return summarize_columns(times, columns)
         fields = map(dict, map(zip, repeat(columns.names), zip(*columns.values, strict=True)))

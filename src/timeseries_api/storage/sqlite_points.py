@@ -11,12 +11,13 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
-from ..domain import FieldSummary, SeriesKey, SeriesWrite
+from ..domain import FieldSummary, PointColumns, SeriesKey, SeriesWrite
 from ..errors import TimeseriesError
 from ..timeparse import now_us
 from .base import check_owner, series_meta_for_key
-from .documents import assemble, document_rest
+from .documents import documents
 from .group_commit import BatchedOperation, Outcome, Transaction
 from .rollups import merge_all, summarize_points
 from .sqlite_rollups import add_to_rollups
@@ -84,7 +85,8 @@ class PreparedWrite:
     user_id: int
     series_id: int | None  # None: a key that names no series yet
     key: SeriesKey | None
-    points: list[tuple[int, str]]  # (time, document rest)
+    times: list[int]
+    fields: list[str]  # each point's fields as JSON
     summaries: dict[tuple[str, int], FieldSummary]  # by (field, hour)
     params: list[int | str] = field(default_factory=list)  # flattened rows, when rendered
     ids: list[int] = field(default_factory=list)
@@ -112,16 +114,28 @@ async def prepare_writes(
 
 def prepare(write: SeriesWrite, series_id: int | None, first_id: int) -> tuple[PreparedWrite, int]:
     """Render a write's documents and INSERT parameters; returns it and the next free id."""
-    rests = [(p.ts_us, document_rest(p.ts_us, p.fields_json)) for p in write.points]
-    summaries = summarize_points(write.points, write.columns)
-    prepared = PreparedWrite(write.user_id, series_id, write.key, rests, summaries)
+    points = write.points
+    if isinstance(points, PointColumns):
+        times, fields_json = points.times, points.fields_json
+    else:
+        times, fields_json = [p.ts_us for p in points], [p.fields_json for p in points]
+    fields = list(map(bytes.decode, fields_json))
+    summaries = summarize_points(points, write.columns)
+    prepared = PreparedWrite(write.user_id, series_id, write.key, times, fields, summaries)
     if series_id is not None:
-        prepared.ids = list(range(first_id, first_id + len(rests)))
-        params = prepared.params
-        for pid, (ts_us, rest) in zip(prepared.ids, rests, strict=True):
-            params += (pid, series_id, ts_us, assemble(pid, series_id, rest))
-        first_id += len(rests)
+        prepared.ids = list(range(first_id, first_id + len(times)))
+        prepared.params = point_rows(prepared.ids, series_id, times, fields)
+        first_id += len(times)
     return prepared, first_id
+
+
+def point_rows(
+    point_ids: Sequence[int], series_id: int, times: Sequence[int], fields: Sequence[str]
+) -> list[int | str]:
+    """Flattened ``(id, series_id, ts, doc)`` rows of one series' points."""
+    docs = documents(point_ids, series_id, times, fields)
+    rows = zip(point_ids, repeat(series_id), times, docs, strict=False)  # repeat() is endless
+    return list(chain.from_iterable(rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +172,7 @@ class PointWrite(BatchedOperation):
                     _render_in_transaction(tx, write, known_keys)
                 params += write.params
                 assert write.series_id is not None
-                added[write.series_id] = added.get(write.series_id, 0) + len(write.points)
+                added[write.series_id] = added.get(write.series_id, 0) + len(write.times)
                 sid = write.series_id
                 merge_all(summaries, (((sid, f, h), v) for (f, h), v in write.summaries.items()))
             outcomes.append((True, [w.ids for w in operation.writes]))
@@ -199,12 +213,10 @@ def _render_in_transaction(
     """The slow path for a key that names no series yet: find or create it, then render."""
     assert write.key is not None
     series_id = series_for_key(tx.conn, known, write.user_id, write.key)
-    first = reserve_ids(tx.conn, len(write.points))
+    first = reserve_ids(tx.conn, len(write.times))
     write.series_id = series_id
-    write.ids = list(range(first, first + len(write.points)))
-    write.params = []
-    for pid, (ts_us, rest) in zip(write.ids, write.points, strict=True):
-        write.params += (pid, series_id, ts_us, assemble(pid, series_id, rest))
+    write.ids = list(range(first, first + len(write.times)))
+    write.params = point_rows(write.ids, series_id, write.times, write.fields)
 
 
 def series_for_key(
