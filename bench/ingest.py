@@ -182,8 +182,10 @@ def main() -> None:
                 rows.append(
                     f"- {workers} worker(s): line protocol ({kind}) at {ratio:.2f}x InfluxDB."
                 )
-    scaling = rates["single point, ours, 2 worker(s)"] / rates["single point, ours, 1 worker(s)"]
-    rows.append(f"- single-point writes, 2 workers / 1 worker: {scaling:.2f}x.")
+    for what in ("single point", "JSON batch of 1,000", "line protocol, 5,000 lines"):
+        one, two = (rates.get(f"{what}, ours, {w} worker(s)") for w in (1, 2))
+        if one and two:
+            rows.append(f"- {what}: 2 workers / 1 worker: {two / one:.2f}x.")
     table = "\n".join(rows)
     print(table)
     if args.record:

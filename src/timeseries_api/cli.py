@@ -18,6 +18,7 @@ from .api.protocol import limited_http_protocol
 from .config import Settings
 from .domain import DeviceKey
 from .errors import BadInput, TimeseriesError
+from .serving import reuse_port_supported, run_workers
 from .storage import Storage, open_storage
 from .storage.base import parse_database_url
 from .storage.seed_database import SeedDatabase
@@ -158,18 +159,22 @@ def serve(**flags: Any) -> None:
         f"database {settings.database} users {settings.users}",
         err=True,
     )
-    uvicorn.run(
-        "timeseries_api.app:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        server_header=False,
-        http=limited_http_protocol(settings.request_timeout),
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "access_log": settings.access_log,
+        "log_level": settings.log_level,
+        "proxy_headers": True,
+        "server_header": False,
+        "http": limited_http_protocol(settings.request_timeout),
+    }
+    app = "timeseries_api.app:app_from_environment"
+    if settings.workers > 1 and reuse_port_supported():
+        run_workers(uvicorn.Config(app, **options))
+    else:
+        uvicorn.run(app, **options)
 
 
 @main.group()
