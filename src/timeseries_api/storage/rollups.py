@@ -71,7 +71,7 @@ def summarize_points(
     """:func:`summarize` for points on their way to storage, from their ``columns`` when the
     parser gave them."""
     if columns is not None:
-        times = points.times if isinstance(points, PointColumns) else [p.ts_us for p in points]
+        times = points.times if type(points) is PointColumns else [p.ts_us for p in points]
         if all(map(le, times, islice(times, 1, None))):
             return summarize_columns(times, columns)
         fields = map(dict, map(zip, repeat(columns.names), zip(*columns.values, strict=True)))
