@@ -9,7 +9,7 @@ transaction that inserts the points. The logic is the same for every backend.
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from itertools import islice, repeat
-from operator import le
+from operator import eq, itemgetter, le
 from typing import TypeVar, cast
 
 import orjson
@@ -69,7 +69,9 @@ def summarize_points(
     points: Sequence[NewPoint], columns: FieldColumns | None = None
 ) -> dict[tuple[str, int], FieldSummary]:
     """:func:`summarize` for points on their way to storage, from their ``columns`` when the
-    parser gave them."""
+    parser gave them, or when a batch's points all carry the same fields, each of one kind."""
+    if columns is None and len(points) >= _COLUMNS_FROM:
+        columns = _uniform_columns(points)
     if columns is not None:
         times = points.times if type(points) is PointColumns else [p.ts_us for p in points]
         if all(map(le, times, islice(times, 1, None))):
@@ -79,6 +81,32 @@ def summarize_points(
     return summarize(
         (p.ts_us, orjson.loads(p.fields_json) if p.fields is None else p.fields) for p in points
     )
+
+
+_COLUMNS_FROM = 16  # points: below that, setting up columns costs more than it saves
+
+
+def _uniform_columns(points: Sequence[NewPoint]) -> FieldColumns | None:
+    """The points' fields as columns, if every point has the same field names and every field
+    values of one kind (else None: ``summarize`` takes them value by value)."""
+    fields = [p.fields for p in points]
+    first = fields[0]
+    if first is None or not all(map(eq, map(_keys, fields), repeat(first.keys()))):
+        return None
+    names = tuple(first)
+    rows = cast(list[Mapping[str, object]], fields)
+    values = [list(map(itemgetter(name), rows)) for name in names]
+    kinds = []
+    for column in values:
+        types = set(map(type, column))
+        if len(types) != 1 or (kind := _KINDS.get(types.pop())) is None:
+            return None
+        kinds.append(kind)
+    return FieldColumns(names, tuple(kinds), values)
+
+
+def _keys(fields: Mapping[str, object] | None) -> object:
+    return None if fields is None else fields.keys()
 
 
 def summarize_columns(
