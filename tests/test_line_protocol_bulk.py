@@ -101,6 +101,8 @@ def test_plain_bodies_take_the_fast_path_and_read_as_line_by_line(body: str) -> 
         "m,series_id=x f=1 1600000000",
         "m f=1e400 1600000000",
         'm s="a\nb" 1600000000',  # a string across lines
+        "m f=١٦ 1600000000",  # digits of another script, which the parser refuses
+        "m f=1 ١٦٠٠٠٠٠٠٠٠",
     ],
 )
 def test_other_bodies_are_left_to_the_line_by_line_parser(body: str) -> None:
@@ -143,7 +145,16 @@ value_kinds = [
 value_text = st.one_of(value_kinds)
 good_stamp = st.integers(1_500_000_000, 1_700_000_000).map(lambda t: f" {t}")
 odd_stamp = st.sampled_from(
-    ["", " 100", " 01600000000", " -5", " 99999999999999999999", "  1600000000", " 1.5"]
+    [
+        "",
+        " 100",
+        " 01600000000",
+        " -5",
+        " 99999999999999999999",
+        "  1600000000",
+        " 1.5",
+        " ١٦٠٠٠٠٠٠٠٠",
+    ]
 )
 
 

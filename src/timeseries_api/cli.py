@@ -11,14 +11,12 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-import uvicorn
 
-from . import keys
+from . import keys, serving
 from .api.protocol import limited_http_protocol
 from .config import Settings
 from .domain import DeviceKey
 from .errors import BadInput, TimeseriesError
-from .serving import reuse_port_supported, run_workers
 from .storage import Storage, open_storage
 from .storage.base import parse_database_url
 from .storage.seed_database import SeedDatabase
@@ -170,11 +168,7 @@ def serve(**flags: Any) -> None:
         "server_header": False,
         "http": limited_http_protocol(settings.request_timeout),
     }
-    app = "timeseries_api.app:app_from_environment"
-    if settings.workers > 1 and reuse_port_supported():
-        run_workers(uvicorn.Config(app, **options))
-    else:
-        uvicorn.run(app, **options)
+    serving.run("timeseries_api.app:app_from_environment", options)
 
 
 @main.group()

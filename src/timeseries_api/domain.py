@@ -1,6 +1,6 @@
 """The objects that cross from the HTTP layer to storage, in the user's words."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, overload
 
@@ -94,6 +94,9 @@ class PointColumns(Sequence[NewPoint]):
 
     def __len__(self) -> int:
         return len(self.times)
+
+    def __iter__(self) -> Iterator[NewPoint]:
+        return map(NewPoint, self.times, self.fields_json)
 
     @overload
     def __getitem__(self, index: int) -> NewPoint: ...

@@ -9,7 +9,12 @@ them.
 
 The parent never opens those sockets: each worker binds its own as it starts (``_WorkerSocket``
 is unpickled into one in the child), so the socket of a worker that dies closes with it and the
-kernel stops sending it connections.
+kernel stops sending it connections. The price: connections already queued at a worker that
+stops (a restart, a crash) are reset rather than taken by another worker, unless the kernel
+migrates them (``sysctl net.ipv4.tcp_migrate_req=1``).
+
+This leans on uvicorn's ``Multiprocess`` supervisor handing each new worker process
+``self.sockets`` (uvicorn 0.30 to 0.54 at least); ``tests/test_workers.py`` checks the result.
 """
 
 import logging
@@ -29,12 +34,20 @@ def reuse_port_supported() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
-def run_workers(config: uvicorn.Config) -> None:
-    """Serve ``config`` (its app an import string) with ``config.workers`` processes, each on
-    a socket of its own (see ``reuse_port_supported``)."""
+def run(app: str, options: dict[str, Any]) -> None:
+    """``uvicorn.run(app, **options)``, but with a socket per worker where that is possible:
+    several workers, on Linux, on a fixed port (with port 0 each would pick its own)."""
+    config = uvicorn.Config(app, **options)
+    if config.workers <= 1 or config.port == 0 or not reuse_port_supported():
+        uvicorn.run(app, **options)
+        return
     _check_port_free(config)
-    log.info("Listening on http://%s:%d with %d workers", config.host, config.port, config.workers)
-    _OwnSocketPerWorker(config, sockets=[]).run()
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    log.info("Listening on http://%s:%d with %d workers", host, config.port, config.workers)
+    supervisor = _OwnSocketPerWorker(config, sockets=[])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        sys.exit(STARTUP_FAILURE)  # a service manager should see that the server never ran
 
 
 def _check_port_free(config: uvicorn.Config) -> None:
@@ -58,7 +71,11 @@ class _WorkerSocket:
 
 
 def _bind_in_worker(host: str, port: int, backlog: int) -> socket.socket:
-    return _listening_socket(host, port, backlog, reuse_port=True)
+    try:
+        return _listening_socket(host, port, backlog, reuse_port=True)
+    except OSError as exc:  # the supervisor stops, rather than restarting the worker forever
+        log.error("%s", exc)
+        sys.exit(STARTUP_FAILURE)
 
 
 def _listening_socket(host: str, port: int, backlog: int, *, reuse_port: bool) -> socket.socket:

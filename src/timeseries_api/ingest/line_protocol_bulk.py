@@ -31,12 +31,13 @@ Tags = tuple[tuple[str, str], ...]
 # What a value of each kind looks like, as line protocol writes it and the parser accepts it
 # (checked against the parser by the tests). Numbers are kept short enough that every match
 # converts exactly: 18-digit integers fit in 64 bits, floats stay far from overflow and
-# underflow. The float pattern is loose (a full one costs the regex engine twice the time):
-# ``float()`` refuses what is not a number, such as ``1.2.3``.
+# underflow. Digits are ASCII only: ``\d`` would also take other scripts' digits, which
+# ``int()`` reads and the parser refuses. The float pattern is loose (a full one costs the
+# regex engine twice the time): ``float()`` refuses what is not a number, such as ``1.2.3``.
 _VALUE = {
-    "float": r"(-?[\d.]{1,60}(?:[eE][+-]?\d{1,2})?)",
-    "int": r"(-?\d{1,18})i",
-    "uint": r"(\d{1,18})u",
+    "float": r"(-?[0-9.]{1,60}(?:[eE][+-]?[0-9]{1,2})?)",
+    "int": r"(-?[0-9]{1,18})i",
+    "uint": r"([0-9]{1,18})u",
     "bool": r"(t|T|true|True|TRUE|f|F|false|False|FALSE)",
     "string": r'"([^"\n]*)"',
 }
@@ -99,6 +100,7 @@ def _series(key: str) -> tuple[str, Tags] | None:
     """The measurement and sorted tags of a series key, as the parser reads them."""
     if not key or key[0] == "#" or '"' in key:
         return None
+    # Split naively (there are no escapes), then let the parser confirm the reading.
     measurement, *pairs = key.split(",")
     tags = []
     for pair in pairs:
@@ -190,7 +192,7 @@ def _layout(rest: str) -> tuple[tuple[str, ...], tuple[str, ...], re.Pattern[str
 def _pattern(names: tuple[str, ...], kinds: tuple[str, ...]) -> re.Pattern[str]:
     """One line of a layout: its values, then its timestamp if it has one, as groups."""
     fields = ",".join(f"{re.escape(n)}={_VALUE[k]}" for n, k in zip(names, kinds, strict=True))
-    return re.compile(rf"^{fields}(?: (-?\d{{1,19}}))?$", re.MULTILINE)
+    return re.compile(rf"^{fields}(?: (-?[0-9]{{1,19}}))?$", re.MULTILINE)
 
 
 def _kind(value: str) -> str:

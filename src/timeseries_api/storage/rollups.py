@@ -91,6 +91,7 @@ def _uniform_columns(points: Sequence[NewPoint]) -> FieldColumns | None:
     values of one kind (else None: ``summarize`` takes them value by value)."""
     fields = [p.fields for p in points]
     first = fields[0]
+    # keys() views compare as sets: the same names in another order make the same columns.
     if first is None or not all(map(eq, map(_keys, fields), repeat(first.keys()))):
         return None
     names = tuple(first)
