@@ -51,7 +51,8 @@ def copy_text(params: Sequence[int | str]) -> str:
     )
 
 
-# Beyond this, COPY's lower cost per point outweighs the round trips saved.
+# Bigger batches keep going in by COPY, the path measured with 1,000- and 5,000-point batches:
+# what one statement saves is per batch. 200 is a round figure, not a measured crossover.
 MAX_POINTS = 200
 
 # ``claimed`` holds each (series, user, points added) of the batch; the points arrive as the
