@@ -190,6 +190,8 @@ def main() -> None:
     print(table)
     if args.record:
         command = f"bench/ingest.py --backend {args.backend} --runs {args.runs} --seconds {s}"
+        if args.only:
+            command += f' --only "{args.only}"'
         record(f"Writes on {args.backend}, median of {args.runs} runs", command, table)
 
 

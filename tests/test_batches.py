@@ -1,15 +1,17 @@
 """Batched writes and device timestamps on /point/new: all or nothing, ids in order."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from timeseries_api.app import create_app
 from timeseries_api.config import Settings
 
-from .conftest import ALICE_TOKEN, ROBIN_TOKEN
+from .conftest import ALICE_TOKEN, ROBIN_TOKEN, Server
 
 T = ROBIN_TOKEN
 
@@ -202,3 +204,40 @@ def test_the_time_window_is_configurable(
                                              "timestamp": 86400})  # fmt: skip
         assert old.status_code == 201
         assert client.get(f"/point/{old.json()}").json()["timestamp"].startswith("1970-01-02")
+
+
+def test_refused_writes_in_a_shared_commit_leave_their_neighbours_stored(server: Server) -> None:
+    """Concurrent requests share commits: a refused one (another user's series, a missing one)
+    must change nothing, and every request beside it must be stored, and counted."""
+    mine, theirs = (
+        httpx.put(
+            server.url + "/series/new", json={"token": token, "device_desc": "d", "device_id": "i"}
+        ).json()
+        for token in (T, ALICE_TOKEN)
+    )
+    # (token, series, expected status): good writes of two users, and two kinds of refusal.
+    kinds = [(T, mine, 201), (ALICE_TOKEN, theirs, 201), (T, theirs, 403), (T, 999_999, 404)]
+
+    def writer(n: int) -> tuple[int, dict[int, int]]:
+        token, target, expected = kinds[n % len(kinds)]
+        stored: dict[int, int] = {}
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for i in range(30):
+                body = {"token": token, "series_id": target, "fields": {"v": n * 1000 + i}}
+                response = http.put("/point/new", json=body)
+                assert response.status_code == expected, response.text
+                if expected == 201:
+                    stored[response.json()] = n * 1000 + i
+        return target, stored
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(writer, range(12)))
+
+    for series_id in (mine, theirs):
+        expected = {
+            pid: v for target, got in results if target == series_id for pid, v in got.items()
+        }
+        points = httpx.get(f"{server.url}/series/{series_id}").json()
+        assert {p["id"]: p["fields"]["v"] for p in points} == expected
+        assert httpx.get(f"{server.url}/series/{series_id}/count").json() == len(expected)
+    assert httpx.get(server.url + "/points/count").json() == 6 * 30

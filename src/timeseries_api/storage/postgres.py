@@ -39,15 +39,9 @@ from .base import (
     series_from_row,
 )
 from .migrations import migrations
+from .postgres_points import CopyPointWrite, copy_text
 from .postgres_rollups import fold_rollup_slots, rebuild_rollups, recompute_hour
-from .postgres_writer import (
-    Connection,
-    CopyPointWrite,
-    PostgresWriter,
-    add_to_counts,
-    copy_text,
-    unavailable_from_pg,
-)
+from .postgres_writer import Connection, PostgresWriter, add_to_counts, unavailable_from_pg
 from .rollups import HOUR_US, merge_all, split_for_rollups
 from .sqlite_points import PointIds, prepare_writes
 from .streaming import Chunk, stream_chunks

@@ -1,5 +1,7 @@
 """Device keys and ThingSpeak field names in PostgreSQL: the statements of ``sqlite_keys``."""
 
+from psycopg.pq import TransactionStatus
+
 from ..domain import DeviceKey
 from ..errors import NotFound
 from .base import (
@@ -19,7 +21,8 @@ async def check_series_owner(
 ) -> None:
     """Refuse unless the series exists and belongs to the user; inside a transaction, lock it
     (``KEY SHARE``: it cannot be deleted meanwhile; ``UPDATE``: nobody else may use it)."""
-    locking = "" if conn.autocommit else f" FOR {lock}"
+    in_transaction = conn.info.transaction_status != TransactionStatus.IDLE
+    locking = f" FOR {lock}" if in_transaction else ""
     cursor = await conn.execute(f"SELECT owner_id FROM series WHERE id = %s{locking}", (series_id,))
     row = await cursor.fetchone()
     check_owner(row[0] if row else None, user_id, series_id, action)

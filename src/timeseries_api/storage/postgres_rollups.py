@@ -33,17 +33,27 @@ _COLUMNS = (
     'series_id, hour, field, slot, count, "numeric", sum, min, max, first_ts, first_value, '
     "last_ts, last_value, kind"
 )
-# The batch arrives as one JSON text (orjson writes it at C speed; no per-value dumper): JSON
-# numbers become numeric from their text, so 3.0 keeps its decimal and stays a float. First and
-# last values come as JSON texts inside it: PostgreSQL's JSON functions refuse an escaped NUL
-# in their input (\u0000), though the json type stores it.
-_UPSERT = (
-    f"INSERT INTO rollups ({_COLUMNS}) "
-    "SELECT s, h, f, %s, c, n, sum, min, max, ft, fv::json, lt, lv::json, k "
-    "FROM json_to_recordset(%s::json) AS r(s bigint, h bigint, f text, c bigint, n bigint, "
-    "sum numeric, min numeric, max numeric, ft bigint, fv text, lt bigint, lv text, k text)"
-    + _MERGE
-)
+
+
+def upsert_sql(slot: str, rows: str, where: str = "") -> str:
+    """The INSERT that merges summaries (``rows``: a JSON parameter) into ``slot``, optionally
+    only ``where`` a condition holds.
+
+    The batch arrives as one JSON text (orjson writes it at C speed; no per-value dumper): JSON
+    numbers become numeric from their text, so 3.0 keeps its decimal and stays a float. First and
+    last values come as JSON texts inside it: PostgreSQL's JSON functions refuse an escaped NUL
+    in their input (\\u0000), though the json type stores it.
+    """
+    return (
+        f"INSERT INTO rollups ({_COLUMNS}) "
+        f"SELECT s, h, f, {slot}, c, n, sum, min, max, ft, fv::json, lt, lv::json, k "
+        f"FROM json_to_recordset({rows}::json) AS r(s bigint, h bigint, f text, c bigint, "
+        "n bigint, sum numeric, min numeric, max numeric, ft bigint, fv text, lt bigint, lv text, "
+        f"k text) {where}" + _MERGE
+    )
+
+
+_UPSERT = upsert_sql("%s", "%s")
 # A document as json for PostgreSQL's JSON functions, with U+FFFD in place of each escaped NUL
 # (\u0000) they would refuse; an escaped backslash before "u0000" is left alone.
 JSON_DOC = (
@@ -73,12 +83,8 @@ def value_from_json(text: str) -> object:
     return value
 
 
-async def add_to_rollups(
-    conn: Connection, slot: int, summaries: Mapping[tuple[int, str, int], FieldSummary]
-) -> None:
-    """Merge new summaries, keyed by (series id, field, hour), into this writer's slot."""
-    if not summaries:
-        return
+def rollups_json(summaries: Mapping[tuple[int, str, int], FieldSummary]) -> str:
+    """Summaries keyed by (series id, field, hour) as the JSON rows ``upsert_sql`` reads."""
     dumps = orjson.dumps
     # A text column cannot hold NUL: a field name's reads as U+FFFD, as in JSON_DOC.
     rows = [
@@ -88,7 +94,15 @@ async def add_to_rollups(
          "k": s.kind}
         for (sid, name, hour), s in summaries.items()
     ]  # fmt: skip
-    await conn.execute(_UPSERT, (slot, orjson.dumps(rows).decode()))
+    return orjson.dumps(rows).decode()
+
+
+async def add_to_rollups(
+    conn: Connection, slot: int, summaries: Mapping[tuple[int, str, int], FieldSummary]
+) -> None:
+    """Merge new summaries, keyed by (series id, field, hour), into this writer's slot."""
+    if summaries:
+        await conn.execute(_UPSERT, (slot, rollups_json(summaries)))
 
 
 async def recompute_hour(conn: Connection, slot: int, series_id: int, hour: int) -> None:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import psycopg
@@ -26,37 +26,16 @@ from ..errors import BadInput, TimeseriesError, Unavailable
 from ..timeparse import now_us
 from .base import series_meta_for_key
 from .group_commit import MAX_OPERATIONS_PER_COMMIT, Outcome
+from .postgres_points import CopyPointWrite, copy_text, small_batch, write_small_batch
 from .postgres_rollups import add_to_rollups
 from .rollups import merge_all
-from .sqlite_points import PointIds, PointWrite, PreparedWrite, check_writes, point_rows
+from .sqlite_points import PointIds, PreparedWrite, check_writes, point_rows
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[Any]
 RETRIES = 5
-BACKSLASH, ESCAPED_BACKSLASH = "\\", "\\\\"
-
-
-@dataclass(frozen=True, slots=True)
-class CopyPointWrite(PointWrite):
-    """A request's points with their rows already in COPY's text format, one text per write
-    (empty for a write whose series is only found, or created, in the transaction)."""
-
-    copy_texts: Sequence[str]
-
-
-def copy_text(params: Sequence[int | str]) -> str:
-    """Flattened (id, series_id, ts, doc) rows as COPY FROM's text format.
-
-    A document is JSON, so it holds no raw tab or newline; only its backslashes need escaping.
-    Sending text this way costs a fraction of what psycopg's array or row dumpers cost per point.
-    """
-    fields = iter(params)
-    return "".join(
-        f"{pid}\t{sid}\t{ts}\t{str(doc).replace(BACKSLASH, ESCAPED_BACKSLASH)}\n"
-        for pid, sid, ts, doc in zip(fields, fields, fields, fields, strict=True)
-    )
 
 
 # A plain operation gets the connection and the writer's count slot (see add_to_counts).
@@ -138,9 +117,12 @@ class PostgresWriter:
                 return
 
     async def _execute(self, operations: list[Operation]) -> list[Outcome]:
+        small = small_batch(operations)
         for attempt in range(RETRIES):
             try:
                 conn = await self._connection()
+                if small and (done := await write_small_batch(conn, small, self._slot)):
+                    return done
                 async with conn.transaction():
                     return await _run_operations(conn, operations, self._ids, self._slot)
             except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
@@ -160,7 +142,9 @@ class PostgresWriter:
         if self._conn is None or self._conn.closed or self._conn.broken:
             if self._conn is not None:
                 await self._conn.close()
-            self._conn = await psycopg.AsyncConnection.connect(self._conninfo)
+            # Autocommit: a small batch is one statement, with no BEGIN and COMMIT round trips;
+            # everything else runs in a transaction block of its own.
+            self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
             # The backend pid is unique among live connections: this writer's count slot.
             self._slot = self._conn.info.backend_pid
         return self._conn
