@@ -82,6 +82,10 @@ class NewPoint(NamedTuple):
     fields: Mapping[str, object] | None = None
 
 
+# Below this many points a write is cheaper handled point by point than column by column.
+COLUMNS_FROM = 16
+
+
 class PointColumns(Sequence[NewPoint]):
     """Points held as two columns, times and fields as JSON: a parser that produces columns
     hands them to storage without building a tuple per point."""

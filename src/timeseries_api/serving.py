@@ -29,7 +29,7 @@ from uvicorn.supervisors import Multiprocess
 log = logging.getLogger("uvicorn.error")
 
 
-def reuse_port_supported() -> bool:
+def _reuse_port_supported() -> bool:
     """True where the kernel spreads connections over sockets sharing a port (Linux)."""
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
@@ -38,7 +38,7 @@ def run(app: str, options: dict[str, Any]) -> None:
     """``uvicorn.run(app, **options)``, but with a socket per worker where that is possible:
     several workers, on Linux, on a fixed port (with port 0 each would pick its own)."""
     config = uvicorn.Config(app, **options)
-    if config.workers <= 1 or config.port == 0 or not reuse_port_supported():
+    if config.workers <= 1 or config.port == 0 or not _reuse_port_supported():
         uvicorn.run(app, **options)
         return
     _check_port_free(config)

@@ -39,11 +39,6 @@ def format_us(us: int) -> str:
 _HOURS_MINUTES = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
 
 
-def format_many(times: Sequence[int]) -> list[str]:
-    """``format_us`` of each time, for the many points of a write."""
-    return list(map("".join, zip(*iso_pieces(times), repeat("+00:00"))))
-
-
 def iso_pieces(times: Sequence[int]) -> tuple[Iterable[str], Iterable[str], Iterable[str]]:
     """``format_us`` of many times, cut in three columns without the offset: date and minute
     (``2026-11-24T02:12:``), seconds (``38.``) and microseconds (``000000``). The date and

@@ -8,9 +8,8 @@ those exact bytes: the JSON a client sees is identical whichever backend serves 
 from collections.abc import Sequence
 from itertools import repeat
 
+from ..domain import COLUMNS_FROM
 from ..timeparse import format_us, iso_pieces
-
-_COLUMNS_FROM = 16  # points: fewer are formatted one by one
 
 
 def documents(
@@ -22,7 +21,7 @@ def documents(
     joins: formatting each point in Python cost more than parsing it. A few points (single
     writes, the common case) are formatted one by one, which costs less than setting up columns.
     """
-    if len(times) < _COLUMNS_FROM:
+    if len(times) < COLUMNS_FROM:
         return [
             f'{{"id":{point_id},"series_id":{series_id},"timestamp":"{format_us(ts_us)}",'
             f'"fields":{text}}}'

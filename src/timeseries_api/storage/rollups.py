@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 
 import orjson
 
-from ..domain import FieldColumns, FieldSummary, NewPoint, PointColumns
+from ..domain import COLUMNS_FROM, FieldColumns, FieldSummary, NewPoint, PointColumns
 
 HOUR_US = 3_600_000_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -70,7 +70,7 @@ def summarize_points(
 ) -> dict[tuple[str, int], FieldSummary]:
     """:func:`summarize` for points on their way to storage, from their ``columns`` when the
     parser gave them, or when a batch's points all carry the same fields, each of one kind."""
-    if columns is None and len(points) >= _COLUMNS_FROM:
+    if columns is None and len(points) >= COLUMNS_FROM:
         columns = _uniform_columns(points)
     if columns is not None:
         times = points.times if type(points) is PointColumns else [p.ts_us for p in points]
@@ -81,9 +81,6 @@ def summarize_points(
     return summarize(
         (p.ts_us, orjson.loads(p.fields_json) if p.fields is None else p.fields) for p in points
     )
-
-
-_COLUMNS_FROM = 16  # points: below that, setting up columns costs more than it saves
 
 
 def _uniform_columns(points: Sequence[NewPoint]) -> FieldColumns | None:
