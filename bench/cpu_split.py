@@ -17,15 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness import (
-    BENCH,
-    PYTHON,
     TOKEN,
+    ceiling,
     create_series,
-    free_port,
+    descendants,
     fresh_database,
     median,
     ours,
-    running,
     wrk,
 )
 
@@ -39,20 +37,6 @@ def cpu_seconds(pid: int) -> float:
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
-            except FileNotFoundError:
-                pass
-    return found
 
 
 def postgres_processes() -> dict[int, bool]:
@@ -92,18 +76,6 @@ def machine_busy() -> tuple[float, float]:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
     return sum(values) - idle, sum(values)
-
-
-@contextmanager
-def ceiling(workers: int) -> Iterator[tuple[str, int]]:
-    """harness.ceiling, with the PID of its uvicorn."""
-    port = free_port()
-    args = [PYTHON, "-m", "uvicorn", "ceiling_app:app", "--app-dir", str(BENCH),
-            "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-            "--no-access-log"]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with running(args, url + "/point/new") as process:
-        yield url, process.pid
 
 
 @contextmanager

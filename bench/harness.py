@@ -72,6 +72,20 @@ def running(
             process.wait()
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                pass
+    return found
+
+
 @dataclass
 class Ours:
     """Our server on a fresh (or given) database."""
@@ -142,8 +156,8 @@ def ours(workers: int, database: str | None = None, *extra: str) -> Iterator[Our
 
 
 @contextmanager
-def ceiling(workers: int) -> Iterator[str]:
-    """The bare Starlette endpoint, same uvicorn, same worker count."""
+def ceiling(workers: int) -> Iterator[tuple[str, int]]:
+    """The bare Starlette endpoint, same uvicorn, same worker count: its URL and PID."""
     port = free_port()
     args = [
         PYTHON,
@@ -161,8 +175,8 @@ def ceiling(workers: int) -> Iterator[str]:
         "--no-access-log",
     ]
     url = f"http://127.0.0.1:{port}"
-    with running(args, url + "/point/new"):
-        yield url
+    with running(args, url + "/point/new") as process:
+        yield url, process.pid
 
 
 @contextmanager

@@ -196,7 +196,7 @@ def main() -> None:
 
 
 def _ceiling(workers: int, seconds: int) -> WrkResult:
-    with ceiling(workers) as url:
+    with ceiling(workers) as (url, _):
         return wrk(
             url + "/point/new",
             "put_point.lua",

@@ -83,7 +83,7 @@ def main() -> None:
                 assert len(c.get("/series").json()) == SMALL_SERIES
                 series_ms, series_size = timed(c, f"/series/{big}", 20)
                 listing_ms, listing_size = timed(c, "/series", 200)
-            with ceiling(1) as url, httpx.Client(base_url=url, timeout=60) as c:
+            with ceiling(1) as (url, _), httpx.Client(base_url=url, timeout=60) as c:
                 blob_ms, _ = timed(c, f"/blob/{series_size}", 20)
             for name, values in (("series", series_ms), ("listing", listing_ms), ("blob", blob_ms)):
                 results.setdefault(name, []).extend(values)
