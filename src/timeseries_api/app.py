@@ -16,6 +16,7 @@ from .api.security_headers import HTMLSecurityHeaders
 from .config import Settings
 from .context import AppContext
 from .logs import install_redaction
+from .serving import tune_garbage_collector
 from .storage import Storage, open_storage
 from .users import UsersFile
 
@@ -81,4 +82,6 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Factory for uvicorn worker processes: settings come from ``TIMESERIES_*`` variables."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    tune_garbage_collector()
+    return app
