@@ -184,7 +184,7 @@ def influxdb() -> Iterator[str]:
     """InfluxDB 1.x from Debian's package, on loopback, in a temporary directory."""
     influxd = shutil.which("influxd")
     if influxd is None:
-        raise RuntimeError("influxd not found: apt-get install influxdb (Debian's 1.6.7)")
+        raise RuntimeError("influxd not found: run bench/install (Debian's influxdb, 1.6.7)")
     with tempfile.TemporaryDirectory(prefix="ts-bench-influx-") as tmp:
         port, bind = free_port(), free_port()
         config = Path(tmp) / "influxdb.conf"
