@@ -16,7 +16,7 @@ from .api.security_headers import HTMLSecurityHeaders
 from .config import Settings
 from .context import AppContext
 from .logs import install_redaction
-from .serving import tune_garbage_collector
+from .runtime import tune_garbage_collector
 from .storage import Storage, open_storage
 from .users import UsersFile
 

@@ -17,7 +17,6 @@ This leans on uvicorn's ``Multiprocess`` supervisor handing each new worker proc
 ``self.sockets`` (uvicorn 0.30 to 0.54 at least); ``tests/test_workers.py`` checks the result.
 """
 
-import gc
 import logging
 import socket
 import sys
@@ -33,24 +32,6 @@ log = logging.getLogger("uvicorn.error")
 def _reuse_port_supported() -> bool:
     """True where the kernel spreads connections over sockets sharing a port (Linux)."""
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
-
-
-# Container objects allocated between two young collections. A 5,000-line body makes tens of
-# thousands of short-lived tuples and lists; at Python's default of 700 the collector ran dozens
-# of times per request: 13% of a line protocol write's time (docs/benchmarks.md).
-YOUNG_COLLECTION_THRESHOLD = 50_000
-
-
-def tune_garbage_collector() -> None:
-    """Tune a serving process's garbage collector for ingest, once its app is built.
-
-    What exists by then (modules, the app, its routes) lives as long as the process: frozen, the
-    collector never walks it again. Young collections run less often; the cyclic garbage they
-    find waits a little longer (a request makes little of it: frames and parsed values are freed
-    by reference counting).
-    """
-    gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD)
 
 
 def run(app: str, options: dict[str, Any]) -> None:
