@@ -4,6 +4,8 @@ Measured on the same machine in the same run as ours, it says how much of the ti
 stack itself (uvicorn, the event loop) and how much is our work.
 """
 
+import sys
+
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,3 +35,16 @@ app = Starlette(
         Route("/blob/{size}", blob),
     ]
 )
+
+
+if __name__ == "__main__":
+    # python ceiling_app.py PORT WORKERS: served by the same code as ours (timeseries_api.serving:
+    # uvicorn, and on Linux a listening socket per worker), so the comparison stays like for like.
+    from timeseries_api.serving import run
+
+    port, workers = int(sys.argv[1]), int(sys.argv[2])
+    run(
+        "ceiling_app:app",
+        {"host": "127.0.0.1", "port": port, "workers": workers, "log_level": "warning",
+         "access_log": False},
+    )  # fmt: skip

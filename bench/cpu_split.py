@@ -19,6 +19,7 @@ from pathlib import Path
 from harness import (
     TOKEN,
     ceiling,
+    cpu_seconds,
     create_series,
     descendants,
     fresh_database,
@@ -26,17 +27,6 @@ from harness import (
     ours,
     wrk,
 )
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process, 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def postgres_processes() -> dict[int, bool]:

@@ -72,6 +72,18 @@ def running(
             process.wait()
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (all its threads), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
 def descendants(pid: int) -> list[int]:
     """``pid`` and every process below it."""
     found, todo = [], [pid]
@@ -157,23 +169,10 @@ def ours(workers: int, database: str | None = None, *extra: str) -> Iterator[Our
 
 @contextmanager
 def ceiling(workers: int) -> Iterator[tuple[str, int]]:
-    """The bare Starlette endpoint, same uvicorn, same worker count: its URL and PID."""
+    """The bare Starlette endpoint, served as ours is (same uvicorn, same worker count, a socket
+    per worker): its URL and PID."""
     port = free_port()
-    args = [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        "ceiling_app:app",
-        "--app-dir",
-        str(BENCH),
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    args = [PYTHON, str(BENCH / "ceiling_app.py"), str(port), str(workers)]
     url = f"http://127.0.0.1:{port}"
     with running(args, url + "/point/new") as process:
         yield url, process.pid
