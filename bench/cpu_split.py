@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness import (
-    TOKEN,
     ceiling,
     cpu_seconds,
     create_series,
@@ -25,7 +24,7 @@ from harness import (
     fresh_database,
     median,
     ours,
-    wrk,
+    single_points,
 )
 
 
@@ -90,13 +89,7 @@ def measure(backend: str, workers: int, seconds: int) -> dict[str, float]:
         wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy_before, total_before = machine_busy()
         started = time.monotonic()
-        result = wrk(
-            url + "/point/new",
-            "put_point.lua",
-            connections=32,
-            seconds=seconds,
-            env={"TOKEN": TOKEN, "SERIES_ID": str(series_id)},
-        )
+        result = single_points(url, series_id, seconds)
         wall = time.monotonic() - started
         busy_after, total_after = machine_busy()
         committed = commits(database) - commits_before if postgres else 0

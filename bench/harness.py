@@ -259,6 +259,27 @@ def wrk(
     )
 
 
+def single_points(url: str, series_id: int, seconds: int) -> WrkResult:
+    """The single-point scenario: 32 connections sending PUT /point/new, one point each."""
+    return wrk(
+        url + "/point/new",
+        "put_point.lua",
+        connections=32,
+        seconds=seconds,
+        env={"TOKEN": TOKEN, "SERIES_ID": str(series_id)},
+    )
+
+
+def check_stored(result: WrkResult, stored: int, per_request: int) -> None:
+    """Exit with FAILED when a request failed or an acknowledged point is not stored (more may
+    be stored: requests in flight when wrk stopped)."""
+    acknowledged = (result.completed - result.errors) * per_request
+    if result.errors:
+        sys.exit(f"FAILED: {result.errors} requests failed or timed out")
+    if stored < acknowledged:
+        sys.exit(f"FAILED: {stored} points stored but {acknowledged} acknowledged")
+
+
 def create_series(url: str, token: str = TOKEN) -> int:
     response = httpx.put(
         url + "/series/new", json={"token": token, "device_desc": "bench", "device_id": "bench"}

@@ -13,7 +13,6 @@ with the acknowledged responses (it may exceed them by requests in flight when w
 """
 
 import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from harness import (
     TOKEN,
     WrkResult,
     ceiling,
+    check_stored,
     create_series,
     fresh_database,
     influxdb,
@@ -66,12 +66,7 @@ def run_ours(
             seconds=seconds,
             env={"TOKEN": TOKEN, "SERIES_ID": str(series_id), **env},
         )
-        stored = point_count(server.url)
-        acknowledged = (result.completed - result.errors) * per_request
-        if result.errors:
-            sys.exit(f"FAILED: {result.errors} requests failed or timed out")
-        if stored < acknowledged:
-            sys.exit(f"FAILED: {stored} points stored but {acknowledged} acknowledged")
+        check_stored(result, point_count(server.url), per_request)
         return result
 
 
