@@ -3,7 +3,7 @@
 Single-point writes (32 connections, PUT /point/new, as in ingest.py) with 1 and 2 server
 processes, ours and the bare Starlette ceiling, each run twice over:
 
-- **each process held to a CPU budget of its own** (``--cpu``, in cores): a cgroup per serving
+- each process held to a CPU budget of its own (--cpu, in cores): a cgroup per serving
   process with a CFS quota, as a container limit would hold it. This stands in for the
   deployment the scale-out recipe describes (server processes on machines of their own behind a
   load balancer): with the rest of the machine left to PostgreSQL and wrk, what is left to
@@ -11,7 +11,7 @@ processes, ours and the bare Starlette ceiling, each run twice over:
   process stops whole until its next period, so it serves less than its share would suggest;
   the ceiling under the same budgets shows what the method itself gives, and the CPU the serving
   processes actually used is reported beside each rate.
-- **unlimited**: every process competes for the machine's cores with wrk and PostgreSQL. On a
+- unlimited: every process competes for the machine's cores with wrk and PostgreSQL. On a
   2-core machine two processes cannot get twice the CPU of one, so even the ceiling scales far
   less than 2x; these figures say how much.
 
@@ -22,7 +22,8 @@ After each run of ours the stored count is checked against the acknowledged resp
 
 Needs root (it writes to /sys/fs/cgroup), wrk, and for the default backend the PostgreSQL server
 at 127.0.0.1:5432 (or TIMESERIES_BENCH_POSTGRES). A run stopped with SIGTERM or Ctrl-C removes
-its cgroups; after a SIGKILL, remove them with rmdir /sys/fs/cgroup/cpu/timeseries-bench-*.
+its cgroups; after a SIGKILL, remove them with rmdir /sys/fs/cgroup/cpu/timeseries-bench-*
+(cgroup v1) or rmdir /sys/fs/cgroup/timeseries-bench-* (v2).
 """
 
 import argparse
@@ -192,10 +193,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
-    parser.add_argument("--cpu", type=float, default=0.5, help="cores per server process (> 0)")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        default="postgresql",
+        help="the database (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cpu", type=float, default=0.5, help="cores per server process, > 0 (default: 0.5)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs of every configuration (default: 3)"
+    )
+    parser.add_argument("--seconds", type=int, default=8, help="seconds per run (default: 8)")
     parser.add_argument("--record", action="store_true", help="append to docs/benchmarks.md")
     args = parser.parse_args()
     if args.cpu <= 0:
