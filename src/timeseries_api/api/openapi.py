@@ -1,11 +1,13 @@
 """OpenAPI pieces for endpoints that read their body themselves (for speed and exact errors)."""
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
+from starlette.routing import BaseRoute
 
 _DESCRIPTIONS = {
     200: "OK",
@@ -58,8 +60,9 @@ PATH_PARAMETERS = {
 }
 
 
-def honest_openapi(app: FastAPI) -> None:
-    """Make ``/openapi.json`` describe what the server really answers.
+def honest_openapi(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    """Make ``/openapi.json`` describe what the server really answers, its paths in the order
+    of ``routes`` (the app may try its routes in another order).
 
     FastAPI documents a 422 we never send (ours is 400), gives an endpoint serving two methods
     the same operationId twice, types the path ids of our lean routes as strings, and knows
@@ -74,7 +77,7 @@ def honest_openapi(app: FastAPI) -> None:
                     title=app.title,
                     version=app.version,
                     description=app.description,
-                    routes=app.routes,
+                    routes=routes,
                 )
             for item in schema["paths"].values():
                 for method, operation in item.items():
