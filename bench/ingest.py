@@ -28,6 +28,7 @@ from harness import (
     ours,
     point_count,
     record,
+    single_points,
     wrk,
 )
 
@@ -192,13 +193,7 @@ def main() -> None:
 
 def _ceiling(workers: int, seconds: int) -> WrkResult:
     with ceiling(workers) as (url, _):
-        return wrk(
-            url + "/point/new",
-            "put_point.lua",
-            connections=32,
-            seconds=seconds,
-            env={"TOKEN": TOKEN, "SERIES_ID": "1"},
-        )
+        return single_points(url, 1, seconds)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,7 +157,7 @@ def measure(
     """Load the server for ``seconds``, its serving processes held to ``cores`` each (0: not
     held); fail if a serving process was replaced meanwhile (it would have run unbudgeted)."""
     processes = serving_processes(pid, workers)
-    with cpu_budget(processes, cores) if cores else _no_budget() as groups:
+    with cpu_budget(processes, cores) if cores else nullcontext([]) as groups:
         before = sum(cpu_seconds(p) for p in processes)
         started = time.monotonic()
         result = single_points(url, series_id, seconds)
@@ -168,11 +168,6 @@ def measure(
         ):
             sys.exit("FAILED: a serving process was replaced during the run")
     return result, Measured(result.requests_per_s, used / wall, result.p99_ms)
-
-
-@contextmanager
-def _no_budget() -> Iterator[list[Path]]:
-    yield []
 
 
 def run_ours(backend: str, workers: int, cores: float, seconds: int) -> Measured:
